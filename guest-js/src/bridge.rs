@@ -1,0 +1,229 @@
+//! Native functions handed to `js/runtime.js` as its `host` object: calls to
+//! the host's imports (kv, stubs, log) and what is better done in Rust (UTF-8,
+//! URL parsing). The JS runtime keeps them private.
+
+use javy_plugin_api::javy::quickjs::{
+    Array, ArrayBuffer, Ctx, Error, Exception, Function, Object, Result, TypedArray, Value,
+};
+
+use crate::bindings::facets::runtime::{kv, log, stubs, types};
+
+/// Throws `err` (a host-side error) as a JS exception with its name and message.
+pub fn throw(ctx: &Ctx<'_>, err: types::JsError) -> Error {
+    match Exception::from_message(ctx.clone(), &err.message) {
+        Ok(e) => {
+            let _ = e.as_object().set("name", err.name);
+            e.throw()
+        }
+        Err(e) => e,
+    }
+}
+
+fn bytes_of<'a>(data: &'a TypedArray<'_, u8>) -> &'a [u8] {
+    data.as_bytes().unwrap_or(&[])
+}
+
+fn buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<ArrayBuffer<'js>> {
+    ArrayBuffer::new(ctx.clone(), bytes)
+}
+
+fn pair<'js>(ctx: &Ctx<'js>, a: impl javy_plugin_api::javy::quickjs::IntoJs<'js>, b: impl javy_plugin_api::javy::quickjs::IntoJs<'js>) -> Result<Array<'js>> {
+    let arr = Array::new(ctx.clone())?;
+    arr.set(0, a)?;
+    arr.set(1, b)?;
+    Ok(arr)
+}
+
+fn id_pair<'js>(ctx: &Ctx<'js>, id: types::ObjectId) -> Result<Array<'js>> {
+    pair(ctx, id.hex, id.name)
+}
+
+/// Builds the `host` object for the JS runtime.
+pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+    let c = ctx.clone();
+    let set = |name: &str, f: Function<'js>| host.set(name, f);
+
+    set("kvGet", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
+        match kv::get(&key) {
+            Ok(Some(bytes)) => Ok(buffer(&ctx, bytes)?.into_value()),
+            Ok(None) => Ok(Value::new_undefined(ctx)),
+            Err(e) => Err(throw(&ctx, e)),
+        }
+    })?)?;
+    set("kvPut", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, value: TypedArray<'js, u8>| -> Result<()> {
+        kv::put(&key, bytes_of(&value)).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("kvDelete", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<bool> {
+        kv::delete(&key).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set(
+        "kvList",
+        Function::new(
+            c.clone(),
+            |ctx: Ctx<'js>,
+             prefix: Option<String>,
+             start: Option<String>,
+             start_after: Option<String>,
+             end: Option<String>,
+             reverse: Option<bool>,
+             limit: Option<f64>|
+             -> Result<Array<'js>> {
+                let options = kv::ListOptions {
+                    prefix: prefix,
+                    start: start,
+                    start_after: start_after,
+                    end: end,
+                    reverse: reverse.unwrap_or(false),
+                    limit: limit.map(|l| l.clamp(0.0, u32::MAX as f64) as u32),
+                };
+                let rows = kv::list(&options).map_err(|e| throw(&ctx, e))?;
+                let out = Array::new(ctx.clone())?;
+                for (i, (key, value)) in rows.into_iter().enumerate() {
+                    out.set(i, pair(&ctx, key, buffer(&ctx, value)?)?)?;
+                }
+                Ok(out)
+            },
+        )?,
+    )?;
+
+    set("idFromName", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, name: String| -> Result<Array<'js>> {
+        let id = stubs::id_from_name(&binding, &name).map_err(|e| throw(&ctx, e))?;
+        id_pair(&ctx, id)
+    })?)?;
+    set("newUniqueId", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String| -> Result<Array<'js>> {
+        let id = stubs::new_unique_id(&binding).map_err(|e| throw(&ctx, e))?;
+        id_pair(&ctx, id)
+    })?)?;
+    set("idFromString", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String| -> Result<Array<'js>> {
+        let id = stubs::id_from_string(&binding, &hex).map_err(|e| throw(&ctx, e))?;
+        id_pair(&ctx, id)
+    })?)?;
+    set(
+        "stubFetch",
+        Function::new(
+            c.clone(),
+            |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
+                let headers: Vec<Vec<String>> = req.get("headers")?;
+                let body: Option<TypedArray<'js, u8>> = req.get("body")?;
+                let request = types::HttpRequest {
+                    method: req.get("method")?,
+                    url: req.get("url")?,
+                    headers: headers
+                        .into_iter()
+                        .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
+                        .collect(),
+                    body: body.as_ref().map(|b| bytes_of(b).to_vec()),
+                };
+                let id = types::ObjectId { hex, name };
+                let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
+                let out = Array::new(ctx.clone())?;
+                out.set(0, res.status)?;
+                out.set(1, res.status_text)?;
+                let headers = Array::new(ctx.clone())?;
+                for (i, (k, v)) in res.headers.into_iter().enumerate() {
+                    headers.set(i, pair(&ctx, k, v)?)?;
+                }
+                out.set(2, headers)?;
+                out.set(3, buffer(&ctx, res.body)?)?;
+                Ok(out)
+            },
+        )?,
+    )?;
+
+    set("log", Function::new(c.clone(), |level: u32, message: String| {
+        let level = match level {
+            0 => log::Level::Debug,
+            1 => log::Level::Info,
+            2 => log::Level::Log,
+            3 => log::Level::Warn,
+            _ => log::Level::Error,
+        };
+        log::write(level, &message);
+    })?)?;
+
+    set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<ArrayBuffer<'js>> {
+        buffer(&ctx, s.into_bytes())
+    })?)?;
+    set("utf8Decode", Function::new(c.clone(), |ctx: Ctx<'js>, data: TypedArray<'js, u8>, fatal: Option<bool>| -> Result<String> {
+        let bytes = bytes_of(&data);
+        if fatal.unwrap_or(false) {
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| Exception::throw_type(&ctx, "The encoded data was not valid utf-8"))
+        } else {
+            Ok(String::from_utf8_lossy(bytes).into_owned())
+        }
+    })?)?;
+    set("percentDecode", Function::new(c.clone(), |s: String| -> String {
+        percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    })?)?;
+    set("urlParse", Function::new(c.clone(), |ctx: Ctx<'js>, input: String, base: Option<String>| -> Result<Array<'js>> {
+        let parsed = match base {
+            Some(base) => url::Url::parse(&base).and_then(|b| b.join(&input)),
+            None => url::Url::parse(&input),
+        };
+        match parsed {
+            Ok(u) => url_parts(&ctx, &u),
+            Err(e) => Err(Exception::throw_type(&ctx, &format!("Invalid URL string. ({e}: {input})"))),
+        }
+    })?)?;
+    set("urlSet", Function::new(c.clone(), |ctx: Ctx<'js>, href: String, part: String, value: String| -> Result<Array<'js>> {
+        let mut u = url::Url::parse(&href).map_err(|e| Exception::throw_type(&ctx, &e.to_string()))?;
+        // Setters that fail leave the URL unchanged, as in the URL standard.
+        match part.as_str() {
+            "href" => {
+                u = url::Url::parse(&value)
+                    .map_err(|e| Exception::throw_type(&ctx, &format!("Invalid URL string. ({e}: {value})")))?
+            }
+            "protocol" => {
+                let _ = url::quirks::set_protocol(&mut u, &value);
+            }
+            "username" => {
+                let _ = url::quirks::set_username(&mut u, &value);
+            }
+            "password" => {
+                let _ = url::quirks::set_password(&mut u, &value);
+            }
+            "host" => {
+                let _ = url::quirks::set_host(&mut u, &value);
+            }
+            "hostname" => {
+                let _ = url::quirks::set_hostname(&mut u, &value);
+            }
+            "port" => {
+                let _ = url::quirks::set_port(&mut u, &value);
+            }
+            "pathname" => url::quirks::set_pathname(&mut u, &value),
+            "search" => url::quirks::set_search(&mut u, &value),
+            "hash" => url::quirks::set_hash(&mut u, &value),
+            _ => return Err(Exception::throw_type(&ctx, "unknown URL component")),
+        }
+        url_parts(&ctx, &u)
+    })?)?;
+
+    Ok(host)
+}
+
+/// `[href, origin, protocol, username, password, host, hostname, port, pathname, search, hash]`
+fn url_parts<'js>(ctx: &Ctx<'js>, u: &url::Url) -> Result<Array<'js>> {
+    use url::quirks;
+    let parts = [
+        quirks::href(u).to_string(),
+        quirks::origin(u),
+        quirks::protocol(u).to_string(),
+        quirks::username(u).to_string(),
+        quirks::password(u).to_string(),
+        quirks::host(u).to_string(),
+        quirks::hostname(u).to_string(),
+        quirks::port(u).to_string(),
+        quirks::pathname(u).to_string(),
+        quirks::search(u).to_string(),
+        quirks::hash(u).to_string(),
+    ];
+    let arr = Array::new(ctx.clone())?;
+    for (i, p) in parts.into_iter().enumerate() {
+        arr.set(i, p)?;
+    }
+    Ok(arr)
+}

@@ -1,0 +1,136 @@
+//! The exported `dispatch` interface: the host's way into an instance.
+
+use javy_plugin_api::javy::quickjs::{
+    Array, CaughtError, Ctx, Error, Function, Module, Object, Promise, Result, TypedArray, Value,
+};
+
+use crate::bindings::exports::facets::runtime::dispatch::{
+    BindingValue, Entry, Guest, HttpRequest, HttpResponse, JsError, ObjectId, Worker,
+};
+
+pub struct Engine;
+
+impl Guest for Engine {
+    fn compile(name: String, source: String) -> std::result::Result<Vec<u8>, JsError> {
+        crate::with_internal(|ctx, _| {
+            let compiled = Module::declare(ctx.clone(), name.as_str(), source).and_then(|m| {
+                m.write(javy_plugin_api::javy::quickjs::WriteOptions {
+                    strip_source: true,
+                    ..Default::default()
+                })
+            });
+            compiled.map_err(|e| js_error(ctx, e))
+        })
+    }
+
+    fn load(worker: Worker) -> std::result::Result<(), JsError> {
+        crate::modules::set_modules(worker.modules);
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<()> {
+                let bindings = Array::new(ctx.clone())?;
+                for (i, b) in worker.bindings.into_iter().enumerate() {
+                    let entry = Array::new(ctx.clone())?;
+                    entry.set(0, b.name)?;
+                    match b.value {
+                        BindingValue::Json(text) => {
+                            entry.set(1, "json")?;
+                            entry.set(2, text)?;
+                        }
+                        BindingValue::DurableObjectNamespace(class) => {
+                            entry.set(1, "durable-object-namespace")?;
+                            entry.set(2, class)?;
+                        }
+                    }
+                    bindings.set(i, entry)?;
+                }
+                let setup: Function = internal.get("setup")?;
+                setup.call::<_, ()>((bindings, worker.exported_classes))?;
+                let main = crate::modules::normalize(&worker.main_module);
+                let promise = Module::import(ctx, main)?;
+                let namespace: Object = settle(ctx, promise)?;
+                let set_worker: Function = internal.get("setWorker")?;
+                set_worker.call::<_, ()>((namespace,))
+            };
+            run().map_err(|e| js_error(ctx, e))
+        })
+    }
+
+    fn start_object(class_name: String, id: ObjectId) -> std::result::Result<(), JsError> {
+        crate::with_internal(|ctx, internal| {
+            let start: Function = internal.get("startObject").map_err(|e| js_error(ctx, e))?;
+            start
+                .call::<_, ()>((class_name, id.hex, id.name))
+                .map_err(|e| js_error(ctx, e))
+        })
+    }
+
+    fn fetch(entry: Entry, request: HttpRequest) -> std::result::Result<HttpResponse, JsError> {
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<HttpResponse> {
+                let fetch: Function = internal.get("fetch")?;
+                let kind = match entry {
+                    Entry::DefaultExport => 0,
+                    Entry::DurableObject => 1,
+                };
+                let headers = Array::new(ctx.clone())?;
+                for (i, (k, v)) in request.headers.into_iter().enumerate() {
+                    let pair = Array::new(ctx.clone())?;
+                    pair.set(0, k)?;
+                    pair.set(1, v)?;
+                    headers.set(i, pair)?;
+                }
+                let body: Value = match request.body {
+                    Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
+                    None => Value::new_undefined(ctx.clone()),
+                };
+                let promise: Promise = fetch.call((kind, request.method, request.url, headers, body))?;
+                let parts: Array = settle(ctx, promise)?;
+                let status: u16 = parts.get(0)?;
+                let status_text: String = parts.get(1)?;
+                let header_list: Vec<Vec<String>> = parts.get(2)?;
+                let body: TypedArray<u8> = parts.get(3)?;
+                Ok(HttpResponse {
+                    status,
+                    status_text,
+                    headers: header_list
+                        .into_iter()
+                        .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
+                        .collect(),
+                    body: body.as_bytes().unwrap_or(&[]).to_vec(),
+                })
+            };
+            run().map_err(|e| js_error(ctx, e))
+        })
+    }
+}
+
+/// Runs the job queue until `promise` settles, and returns its value.
+fn settle<'js, T: javy_plugin_api::javy::quickjs::FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Result<T> {
+    match promise.finish::<T>() {
+        Err(Error::WouldBlock) => Err(javy_plugin_api::javy::quickjs::Exception::throw_message(
+            ctx,
+            "the handler's promise never settled (it waits for something that cannot happen)",
+        )),
+        other => other,
+    }
+}
+
+/// Turns a failed QuickJS call into the WIT error, taking the pending exception.
+pub fn js_error(ctx: &Ctx<'_>, err: Error) -> JsError {
+    match CaughtError::from_error(ctx, err) {
+        CaughtError::Exception(e) => {
+            let obj = e.as_object();
+            let name = obj.get::<_, String>("name").unwrap_or_else(|_| "Error".into());
+            JsError { name, message: e.message().unwrap_or_default(), stack: e.stack().filter(|s| !s.is_empty()) }
+        }
+        CaughtError::Value(v) => {
+            let message = v
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .or_else(|| ctx.json_stringify(v.clone()).ok().flatten().and_then(|s| s.to_string().ok()))
+                .unwrap_or_else(|| format!("{v:?}"));
+            JsError { name: "Error".into(), message: format!("Uncaught {message}"), stack: None }
+        }
+        CaughtError::Error(e) => JsError { name: "Error".into(), message: e.to_string(), stack: None },
+    }
+}

@@ -1,0 +1,1270 @@
+// The Workers runtime's JS half. Evaluated once at pre-initialization; it
+// receives `host` (native functions, see bridge.rs) and returns the internal
+// object the Rust dispatcher calls. Nothing here is reachable from user code
+// except through the globals and `cloudflare:workers` exports it defines.
+(function (host) {
+  "use strict";
+
+  // Intrinsics captured before user code can replace them.
+  const O = Object;
+  const ArrayIsArray = Array.isArray;
+  const isView = ArrayBuffer.isView;
+  const abByteLength = O.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const TypedArray = O.getPrototypeOf(Uint8Array);
+  const taTag = O.getOwnPropertyDescriptor(TypedArray.prototype, Symbol.toStringTag).get;
+  const dateGetTime = Date.prototype.getTime;
+  const regexpSource = O.getOwnPropertyDescriptor(RegExp.prototype, "source").get;
+  const regexpFlags = O.getOwnPropertyDescriptor(RegExp.prototype, "flags").get;
+  const mapSize = O.getOwnPropertyDescriptor(Map.prototype, "size").get;
+  const setSize = O.getOwnPropertyDescriptor(Set.prototype, "size").get;
+  const mapEntries = Map.prototype.entries;
+  const setValues = Set.prototype.values;
+  const numberValueOf = Number.prototype.valueOf;
+  const stringValueOf = String.prototype.valueOf;
+  const booleanValueOf = Boolean.prototype.valueOf;
+  const bigintValueOf = BigInt.prototype.valueOf;
+  const JSONparse = JSON.parse;
+  const JSONstringify = JSON.stringify;
+
+  function brand(getter, v) {
+    try {
+      getter.call(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function makeError(name, message) {
+    const e = new Error(message);
+    e.name = name;
+    return e;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Bytes and text
+
+  function toBytes(data) {
+    if (data instanceof Uint8Array) return data;
+    if (isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (brand(abByteLength, data)) return new Uint8Array(data);
+    throw new TypeError("expected an ArrayBuffer or an ArrayBuffer view");
+  }
+
+  class TextEncoder {
+    get encoding() {
+      return "utf-8";
+    }
+    encode(input = "") {
+      return new Uint8Array(host.utf8Encode(String(input)));
+    }
+    encodeInto(source, destination) {
+      const bytes = this.encode(source);
+      const n = Math.min(bytes.length, destination.length);
+      // Do not split a UTF-8 sequence.
+      let end = n;
+      if (end < bytes.length) while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+      destination.set(bytes.subarray(0, end));
+      let read = 0;
+      const s = String(source);
+      let written = 0;
+      for (const ch of s) {
+        const cp = ch.codePointAt(0);
+        const len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (written + len > end) break;
+        written += len;
+        read += ch.length;
+      }
+      return { read, written: end };
+    }
+  }
+
+  class TextDecoder {
+    #fatal;
+    #ignoreBOM;
+    constructor(label = "utf-8", options = {}) {
+      const l = String(label).trim().toLowerCase();
+      if (l !== "utf-8" && l !== "utf8" && l !== "unicode-1-1-utf-8") {
+        throw new RangeError(`TextDecoder: unsupported encoding "${label}"`);
+      }
+      this.#fatal = !!options.fatal;
+      this.#ignoreBOM = !!options.ignoreBOM;
+    }
+    get encoding() {
+      return "utf-8";
+    }
+    get fatal() {
+      return this.#fatal;
+    }
+    get ignoreBOM() {
+      return this.#ignoreBOM;
+    }
+    decode(input, _options) {
+      if (input === undefined) return "";
+      let bytes = toBytes(input);
+      if (!this.#ignoreBOM && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+        bytes = bytes.subarray(3);
+      }
+      return host.utf8Decode(bytes, this.#fatal);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Structured clone: values <-> bytes (the storage encoding of kv values).
+  // Format version 1: a version byte, then one tagged value. Objects are
+  // numbered in order of first appearance; REF points back to one, so cycles
+  // and shared references survive.
+
+  const T = {
+    UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, INT: 4, DOUBLE: 5, STRING: 6, BIGINT: 7,
+    DATE: 8, REGEXP: 9, ARRAY: 10, OBJECT: 11, MAP: 12, SET: 13, ABUF: 14, VIEW: 15,
+    REF: 16, ERROR: 17, HOLE: 18, BOX_NUMBER: 19, BOX_STRING: 20, BOX_BOOLEAN: 21, BOX_BIGINT: 22,
+  };
+  const VIEW_KINDS = [
+    "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
+    "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+  ];
+  const VIEW_CTORS = [
+    DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
+    Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  ];
+  const CLONE_VERSION = 1;
+
+  class Writer {
+    constructor() {
+      this.buf = new Uint8Array(64);
+      this.view = new DataView(this.buf.buffer);
+      this.len = 0;
+    }
+    ensure(n) {
+      if (this.len + n <= this.buf.length) return;
+      let cap = this.buf.length * 2;
+      while (cap < this.len + n) cap *= 2;
+      const nb = new Uint8Array(cap);
+      nb.set(this.buf.subarray(0, this.len));
+      this.buf = nb;
+      this.view = new DataView(nb.buffer);
+    }
+    byte(b) {
+      this.ensure(1);
+      this.buf[this.len++] = b;
+    }
+    varint(n) {
+      while (n >= 0x80) {
+        this.byte((n % 0x80) | 0x80);
+        n = Math.floor(n / 0x80);
+      }
+      this.byte(n);
+    }
+    i32(n) {
+      this.ensure(4);
+      this.view.setInt32(this.len, n, true);
+      this.len += 4;
+    }
+    f64(x) {
+      this.ensure(8);
+      this.view.setFloat64(this.len, x, true);
+      this.len += 8;
+    }
+    raw(u8) {
+      this.varint(u8.length);
+      this.ensure(u8.length);
+      this.buf.set(u8, this.len);
+      this.len += u8.length;
+    }
+    // Strings keep their UTF-16 code units exactly (lone surrogates too):
+    // one byte each when every unit fits, else two.
+    str(s) {
+      const n = s.length;
+      let wide = false;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) > 0xff) {
+          wide = true;
+          break;
+        }
+      }
+      this.varint(n * 2 + (wide ? 1 : 0));
+      this.ensure(wide ? n * 2 : n);
+      const b = this.buf;
+      let p = this.len;
+      if (wide) {
+        for (let i = 0; i < n; i++) {
+          const c = s.charCodeAt(i);
+          b[p++] = c & 0xff;
+          b[p++] = c >> 8;
+        }
+      } else {
+        for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+      }
+      this.len = p;
+    }
+    bytes() {
+      return this.buf.slice(0, this.len);
+    }
+  }
+
+  function cloneError(what) {
+    return makeError("DataCloneError", `${what} could not be cloned.`);
+  }
+
+  function writeValue(w, v, seen) {
+    switch (typeof v) {
+      case "undefined":
+        w.byte(T.UNDEF);
+        return;
+      case "boolean":
+        w.byte(v ? T.TRUE : T.FALSE);
+        return;
+      case "number":
+        if ((v | 0) === v && !O.is(v, -0)) {
+          w.byte(T.INT);
+          w.i32(v);
+        } else {
+          w.byte(T.DOUBLE);
+          w.f64(v);
+        }
+        return;
+      case "string":
+        w.byte(T.STRING);
+        w.str(v);
+        return;
+      case "bigint":
+        w.byte(T.BIGINT);
+        w.str(v.toString(16));
+        return;
+      case "symbol":
+        throw cloneError(String(v));
+      case "function":
+        throw cloneError(`function ${v.name || "(anonymous)"}`);
+    }
+    if (v === null) {
+      w.byte(T.NULL);
+      return;
+    }
+    const ref = seen.get(v);
+    if (ref !== undefined) {
+      w.byte(T.REF);
+      w.varint(ref);
+      return;
+    }
+    seen.set(v, seen.size);
+    if (ArrayIsArray(v)) {
+      const n = v.length;
+      w.byte(T.ARRAY);
+      w.varint(n);
+      for (let i = 0; i < n; i++) {
+        if (i in v) writeValue(w, v[i], seen);
+        else w.byte(T.HOLE);
+      }
+      return;
+    }
+    if (isView(v)) {
+      const tag = taTag.call(v);
+      const kind = tag === undefined ? 0 : VIEW_KINDS.indexOf(tag);
+      w.byte(T.VIEW);
+      w.byte(kind);
+      writeValue(w, v.buffer, seen);
+      w.varint(v.byteOffset);
+      w.varint(kind === 0 ? v.byteLength : v.length);
+      return;
+    }
+    if (brand(abByteLength, v)) {
+      w.byte(T.ABUF);
+      w.raw(new Uint8Array(v));
+      return;
+    }
+    if (brand(dateGetTime, v)) {
+      w.byte(T.DATE);
+      w.f64(dateGetTime.call(v));
+      return;
+    }
+    if (brand(mapSize, v)) {
+      w.byte(T.MAP);
+      w.varint(mapSize.call(v));
+      for (const [k, val] of mapEntries.call(v)) {
+        writeValue(w, k, seen);
+        writeValue(w, val, seen);
+      }
+      return;
+    }
+    if (brand(setSize, v)) {
+      w.byte(T.SET);
+      w.varint(setSize.call(v));
+      for (const val of setValues.call(v)) writeValue(w, val, seen);
+      return;
+    }
+    if (v !== RegExp.prototype && brand(regexpSource, v)) {
+      w.byte(T.REGEXP);
+      w.str(regexpSource.call(v));
+      w.str(regexpFlags.call(v));
+      return;
+    }
+    if (v instanceof Error) {
+      w.byte(T.ERROR);
+      w.str(String(v.name));
+      w.str(String(v.message));
+      w.str(typeof v.stack === "string" ? v.stack : "");
+      return;
+    }
+    if (brand(numberValueOf, v)) {
+      w.byte(T.BOX_NUMBER);
+      w.f64(numberValueOf.call(v));
+      return;
+    }
+    if (brand(stringValueOf, v)) {
+      w.byte(T.BOX_STRING);
+      w.str(stringValueOf.call(v));
+      return;
+    }
+    if (brand(booleanValueOf, v)) {
+      w.byte(T.BOX_BOOLEAN);
+      w.byte(booleanValueOf.call(v) ? 1 : 0);
+      return;
+    }
+    if (brand(bigintValueOf, v)) {
+      w.byte(T.BOX_BIGINT);
+      w.str(bigintValueOf.call(v).toString(16));
+      return;
+    }
+    if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet) {
+      throw cloneError(O.prototype.toString.call(v));
+    }
+    const keys = O.keys(v);
+    w.byte(T.OBJECT);
+    w.varint(keys.length);
+    for (const k of keys) {
+      w.str(k);
+      writeValue(w, v[k], seen);
+    }
+  }
+
+  function serialize(value) {
+    const w = new Writer();
+    w.byte(CLONE_VERSION);
+    writeValue(w, value, new Map());
+    return w.bytes();
+  }
+
+  class Reader {
+    constructor(bytes) {
+      this.buf = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.pos = 0;
+      this.objects = [];
+    }
+    byte() {
+      if (this.pos >= this.buf.length) throw makeError("DataCloneError", "truncated value");
+      return this.buf[this.pos++];
+    }
+    varint() {
+      let n = 0;
+      let mul = 1;
+      for (;;) {
+        const b = this.byte();
+        n += (b & 0x7f) * mul;
+        if (b < 0x80) return n;
+        mul *= 0x80;
+      }
+    }
+    i32() {
+      const v = this.view.getInt32(this.pos, true);
+      this.pos += 4;
+      return v;
+    }
+    f64() {
+      const v = this.view.getFloat64(this.pos, true);
+      this.pos += 8;
+      return v;
+    }
+    raw() {
+      const n = this.varint();
+      const out = this.buf.slice(this.pos, this.pos + n);
+      this.pos += n;
+      return out;
+    }
+    str() {
+      const h = this.varint();
+      const n = Math.floor(h / 2);
+      const b = this.buf;
+      let p = this.pos;
+      let s = "";
+      if (h & 1) {
+        for (let i = 0; i < n; i += 4096) {
+          const m = Math.min(4096, n - i);
+          const units = new Array(m);
+          for (let j = 0; j < m; j++, p += 2) units[j] = b[p] | (b[p + 1] << 8);
+          s += String.fromCharCode.apply(null, units);
+        }
+      } else {
+        for (let i = 0; i < n; i += 4096) {
+          const m = Math.min(4096, n - i);
+          s += String.fromCharCode.apply(null, b.subarray(p, p + m));
+          p += m;
+        }
+      }
+      this.pos = p;
+      return s;
+    }
+    value() {
+      const tag = this.byte();
+      switch (tag) {
+        case T.UNDEF:
+          return undefined;
+        case T.NULL:
+          return null;
+        case T.FALSE:
+          return false;
+        case T.TRUE:
+          return true;
+        case T.INT:
+          return this.i32();
+        case T.DOUBLE:
+          return this.f64();
+        case T.STRING:
+          return this.str();
+        case T.BIGINT:
+          return parseBigInt(this.str());
+        case T.REF: {
+          const i = this.varint();
+          if (i >= this.objects.length) throw makeError("DataCloneError", "bad reference");
+          return this.objects[i];
+        }
+      }
+      const slot = this.objects.length;
+      this.objects.push(undefined);
+      const keep = (o) => (this.objects[slot] = o);
+      switch (tag) {
+        case T.ARRAY: {
+          const n = this.varint();
+          const a = keep(new Array(n));
+          for (let i = 0; i < n; i++) {
+            if (this.buf[this.pos] === T.HOLE) this.pos++;
+            else a[i] = this.value();
+          }
+          return a;
+        }
+        case T.OBJECT: {
+          const n = this.varint();
+          const o = keep({});
+          for (let i = 0; i < n; i++) {
+            const k = this.str();
+            O.defineProperty(o, k, { value: this.value(), writable: true, enumerable: true, configurable: true });
+          }
+          return o;
+        }
+        case T.MAP: {
+          const n = this.varint();
+          const m = keep(new Map());
+          for (let i = 0; i < n; i++) {
+            const k = this.value();
+            m.set(k, this.value());
+          }
+          return m;
+        }
+        case T.SET: {
+          const n = this.varint();
+          const s = keep(new Set());
+          for (let i = 0; i < n; i++) s.add(this.value());
+          return s;
+        }
+        case T.ABUF:
+          return keep(this.raw().buffer);
+        case T.VIEW: {
+          const kind = this.byte();
+          const buffer = this.value();
+          const offset = this.varint();
+          const length = this.varint();
+          const Ctor = VIEW_CTORS[kind];
+          if (!Ctor) throw makeError("DataCloneError", "bad view kind");
+          return keep(new Ctor(buffer, offset, length));
+        }
+        case T.DATE:
+          return keep(new Date(this.f64()));
+        case T.REGEXP: {
+          const source = this.str();
+          return keep(new RegExp(source, this.str()));
+        }
+        case T.ERROR: {
+          const name = this.str();
+          const message = this.str();
+          const stack = this.str();
+          const Ctor = { EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError }[name] || Error;
+          const e = new Ctor(message);
+          if (e.name !== name) e.name = name;
+          if (stack) e.stack = stack;
+          return keep(e);
+        }
+        case T.BOX_NUMBER:
+          return keep(O(this.f64()));
+        case T.BOX_STRING:
+          return keep(O(this.str()));
+        case T.BOX_BOOLEAN:
+          return keep(O(this.byte() === 1));
+        case T.BOX_BIGINT:
+          return keep(O(parseBigInt(this.str())));
+      }
+      throw makeError("DataCloneError", `unknown tag ${tag}`);
+    }
+  }
+
+  function parseBigInt(hex) {
+    return hex[0] === "-" ? -BigInt("0x" + hex.slice(1)) : BigInt("0x" + hex);
+  }
+
+  function deserialize(bytes) {
+    const r = new Reader(bytes);
+    const version = r.byte();
+    if (version !== CLONE_VERSION) throw makeError("DataCloneError", `unknown value format ${version}`);
+    return r.value();
+  }
+
+  function structuredClone(value) {
+    return deserialize(serialize(value));
+  }
+
+  // ---------------------------------------------------------------------------
+  // URL (parsing by the `url` crate, WHATWG) and URLSearchParams.
+
+  const URL_PARTS = ["href", "origin", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"];
+
+  function formEncode(s) {
+    const bytes = host.utf8Encode(String(s));
+    const u8 = new Uint8Array(bytes);
+    let out = "";
+    for (let i = 0; i < u8.length; i++) {
+      const c = u8[i];
+      if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f) {
+        out += String.fromCharCode(c);
+      } else if (c === 0x20) {
+        out += "+";
+      } else {
+        out += "%" + (c < 16 ? "0" : "") + c.toString(16).toUpperCase();
+      }
+    }
+    return out;
+  }
+
+  function formDecode(s) {
+    return host.percentDecode(s.replace(/\+/g, " "));
+  }
+
+  class URLSearchParams {
+    #list = [];
+    #url = null;
+    constructor(init = "") {
+      if (typeof init === "object" && init !== null) {
+        if (typeof init[Symbol.iterator] === "function") {
+          for (const pair of init) {
+            const p = [...pair];
+            if (p.length !== 2) throw new TypeError("URLSearchParams: each pair must have exactly two items");
+            this.#list.push([String(p[0]), String(p[1])]);
+          }
+        } else {
+          for (const k of O.keys(init)) this.#list.push([k, String(init[k])]);
+        }
+      } else {
+        this.#parse(String(init));
+      }
+    }
+    #parse(s) {
+      if (s.startsWith("?")) s = s.slice(1);
+      this.#list = [];
+      for (const part of s.split("&")) {
+        if (part === "") continue;
+        const eq = part.indexOf("=");
+        const name = eq < 0 ? part : part.slice(0, eq);
+        const value = eq < 0 ? "" : part.slice(eq + 1);
+        this.#list.push([formDecode(name), formDecode(value)]);
+      }
+    }
+    static _attach(params, url, search) {
+      params.#url = url;
+      params.#parse(search);
+    }
+    static _reparse(params, search) {
+      params.#parse(search);
+    }
+    #update() {
+      if (this.#url) URL._setSearchFromParams(this.#url, this.toString());
+    }
+    get size() {
+      return this.#list.length;
+    }
+    append(name, value) {
+      this.#list.push([String(name), String(value)]);
+      this.#update();
+    }
+    delete(name, value) {
+      name = String(name);
+      this.#list = this.#list.filter(([k, v]) => !(k === name && (value === undefined || v === String(value))));
+      this.#update();
+    }
+    get(name) {
+      name = String(name);
+      const e = this.#list.find(([k]) => k === name);
+      return e ? e[1] : null;
+    }
+    getAll(name) {
+      name = String(name);
+      return this.#list.filter(([k]) => k === name).map(([, v]) => v);
+    }
+    has(name, value) {
+      name = String(name);
+      return this.#list.some(([k, v]) => k === name && (value === undefined || v === String(value)));
+    }
+    set(name, value) {
+      name = String(name);
+      value = String(value);
+      const i = this.#list.findIndex(([k]) => k === name);
+      if (i < 0) this.#list.push([name, value]);
+      else {
+        this.#list[i][1] = value;
+        this.#list = this.#list.filter(([k], j) => j <= i || k !== name);
+      }
+      this.#update();
+    }
+    sort() {
+      this.#list = this.#list
+        .map((e, i) => [e, i])
+        .sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1]))
+        .map(([e]) => e);
+      this.#update();
+    }
+    forEach(cb, thisArg) {
+      for (const [k, v] of this.#list) cb.call(thisArg, v, k, this);
+    }
+    *entries() {
+      for (const [k, v] of this.#list) yield [k, v];
+    }
+    *keys() {
+      for (const [k] of this.#list) yield k;
+    }
+    *values() {
+      for (const [, v] of this.#list) yield v;
+    }
+    [Symbol.iterator]() {
+      return this.entries();
+    }
+    toString() {
+      return this.#list.map(([k, v]) => formEncode(k) + "=" + formEncode(v)).join("&");
+    }
+    get [Symbol.toStringTag]() {
+      return "URLSearchParams";
+    }
+  }
+
+  class URL {
+    #parts;
+    #params = null;
+    constructor(url, base) {
+      this.#parts = host.urlParse(String(url), base === undefined ? undefined : String(base));
+    }
+    static canParse(url, base) {
+      try {
+        new URL(url, base);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    static parse(url, base) {
+      try {
+        return new URL(url, base);
+      } catch {
+        return null;
+      }
+    }
+    static _setSearchFromParams(url, query) {
+      url.#parts = host.urlSet(url.#parts[0], "search", query);
+    }
+    #set(part, value) {
+      this.#parts = host.urlSet(this.#parts[0], part, String(value));
+      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.#parts[9]);
+    }
+    get href() { return this.#parts[0]; }
+    set href(v) { this.#set("href", v); }
+    get origin() { return this.#parts[1]; }
+    get protocol() { return this.#parts[2]; }
+    set protocol(v) { this.#set("protocol", v); }
+    get username() { return this.#parts[3]; }
+    set username(v) { this.#set("username", v); }
+    get password() { return this.#parts[4]; }
+    set password(v) { this.#set("password", v); }
+    get host() { return this.#parts[5]; }
+    set host(v) { this.#set("host", v); }
+    get hostname() { return this.#parts[6]; }
+    set hostname(v) { this.#set("hostname", v); }
+    get port() { return this.#parts[7]; }
+    set port(v) { this.#set("port", v); }
+    get pathname() { return this.#parts[8]; }
+    set pathname(v) { this.#set("pathname", v); }
+    get search() { return this.#parts[9]; }
+    set search(v) { this.#set("search", v); }
+    get hash() { return this.#parts[10]; }
+    set hash(v) { this.#set("hash", v); }
+    get searchParams() {
+      if (!this.#params) {
+        this.#params = new URLSearchParams();
+        URLSearchParams._attach(this.#params, this, this.#parts[9]);
+      }
+      return this.#params;
+    }
+    toString() { return this.#parts[0]; }
+    toJSON() { return this.#parts[0]; }
+    get [Symbol.toStringTag]() { return "URL"; }
+  }
+  void URL_PARTS;
+
+  // ---------------------------------------------------------------------------
+  // Fetch API (minimal; bodies are buffered).
+
+  const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+  function normalizeHeaderValue(v) {
+    v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+    if (/[\0\r\n]/.test(v)) throw new TypeError(`invalid header value: ${JSONstringify(v)}`);
+    return v;
+  }
+
+  function headerName(n) {
+    n = String(n);
+    if (!HEADER_NAME.test(n)) throw new TypeError(`invalid header name: ${JSONstringify(n)}`);
+    return n.toLowerCase();
+  }
+
+  class Headers {
+    #map = new Map(); // lower-case name -> value (set-cookie: array)
+    constructor(init) {
+      if (init === undefined || init === null) return;
+      if (init instanceof Headers) {
+        for (const [k, v] of init.#map) this.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
+      } else if (typeof init[Symbol.iterator] === "function") {
+        for (const pair of init) {
+          const p = [...pair];
+          if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+          this.append(p[0], p[1]);
+        }
+      } else if (typeof init === "object") {
+        for (const k of O.keys(init)) this.append(k, init[k]);
+      } else {
+        throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
+      }
+    }
+    append(name, value) {
+      const n = headerName(name);
+      const v = normalizeHeaderValue(value);
+      const cur = this.#map.get(n);
+      if (n === "set-cookie") {
+        if (cur) cur.push(v);
+        else this.#map.set(n, [v]);
+      } else {
+        this.#map.set(n, cur === undefined ? v : cur + ", " + v);
+      }
+    }
+    set(name, value) {
+      const n = headerName(name);
+      const v = normalizeHeaderValue(value);
+      this.#map.set(n, n === "set-cookie" ? [v] : v);
+    }
+    get(name) {
+      const v = this.#map.get(headerName(name));
+      if (v === undefined) return null;
+      return ArrayIsArray(v) ? v.join(", ") : v;
+    }
+    getSetCookie() {
+      const v = this.#map.get("set-cookie");
+      return v ? v.slice() : [];
+    }
+    has(name) {
+      return this.#map.has(headerName(name));
+    }
+    delete(name) {
+      this.#map.delete(headerName(name));
+    }
+    forEach(cb, thisArg) {
+      for (const [k, v] of this.entries()) cb.call(thisArg, v, k, this);
+    }
+    *entries() {
+      const names = [...this.#map.keys()].sort();
+      for (const n of names) {
+        const v = this.#map.get(n);
+        if (ArrayIsArray(v)) for (const c of v) yield [n, c];
+        else yield [n, v];
+      }
+    }
+    *keys() {
+      for (const [k] of this.entries()) yield k;
+    }
+    *values() {
+      for (const [, v] of this.entries()) yield v;
+    }
+    [Symbol.iterator]() {
+      return this.entries();
+    }
+    get [Symbol.toStringTag]() {
+      return "Headers";
+    }
+  }
+
+  function extractBody(body, headers) {
+    if (body === undefined || body === null) return null;
+    if (typeof body === "string") {
+      if (headers && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+      return new Uint8Array(host.utf8Encode(body));
+    }
+    if (body instanceof URLSearchParams) {
+      if (headers && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      return new Uint8Array(host.utf8Encode(body.toString()));
+    }
+    if (isView(body) || brand(abByteLength, body)) return toBytes(body).slice();
+    // Anything else is converted to a string, as the Fetch spec does.
+    return extractBody(String(body), headers);
+  }
+
+  class Body {
+    #bytes;
+    #used = false;
+    _initBody(bytes) {
+      this.#bytes = bytes;
+    }
+    get body() {
+      return this.#bytes;
+    }
+    get bodyUsed() {
+      return this.#used;
+    }
+    _take() {
+      if (this.#used) throw new TypeError("Body has already been used. It can only be used once.");
+      this.#used = true;
+      return this.#bytes || new Uint8Array(0);
+    }
+    _peek() {
+      return this.#bytes;
+    }
+    async arrayBuffer() {
+      const b = this._take();
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    }
+    async bytes() {
+      return this._take().slice();
+    }
+    async text() {
+      return host.utf8Decode(this._take(), false);
+    }
+    async json() {
+      return JSONparse(await this.text());
+    }
+  }
+
+  const NULL_BODY_STATUS = [101, 204, 205, 304];
+  const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+
+  class Request extends Body {
+    #method;
+    #url;
+    #headers;
+    #redirect;
+    constructor(input, init = {}) {
+      super();
+      let src = null;
+      if (input instanceof Request) {
+        src = input;
+        this.#url = input.url;
+      } else {
+        this.#url = new URL(String(input)).href;
+      }
+      let method = init.method !== undefined ? String(init.method) : src ? src.method : "GET";
+      if (METHODS.includes(method.toUpperCase())) method = method.toUpperCase();
+      this.#method = method;
+      this.#headers = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined);
+      this.#redirect = init.redirect || (src ? src.redirect : "follow");
+      let bytes = null;
+      if (init.body !== undefined && init.body !== null) bytes = extractBody(init.body, this.#headers);
+      else if (src && init.body === undefined) bytes = src._peek() ? src._take() : null;
+      if (bytes && (method === "GET" || method === "HEAD")) {
+        throw new TypeError("Request with a GET or HEAD method cannot have a body.");
+      }
+      this._initBody(bytes);
+    }
+    get method() { return this.#method; }
+    get url() { return this.#url; }
+    get headers() { return this.#headers; }
+    get redirect() { return this.#redirect; }
+    get signal() { return undefined; }
+    get cf() { return undefined; }
+    clone() {
+      if (this.bodyUsed) throw new TypeError("Cannot clone a Request whose body has been used.");
+      const b = this._peek();
+      return new Request(this, { body: b ? b.slice() : null, headers: this.#headers });
+    }
+    get [Symbol.toStringTag]() {
+      return "Request";
+    }
+  }
+
+  class Response extends Body {
+    #status;
+    #statusText;
+    #headers;
+    #type = "default";
+    #url = "";
+    constructor(body = null, init = {}) {
+      super();
+      const status = init.status === undefined ? 200 : Number(init.status);
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        if (!(status === 101 && init.webSocket)) {
+          throw new RangeError(`Responses may only be constructed with status codes in the range 200 to 599, inclusive (got ${init.status}).`);
+        }
+      }
+      this.#status = status;
+      this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+      this.#headers = new Headers(init.headers);
+      if (body !== null && body !== undefined && NULL_BODY_STATUS.includes(status)) {
+        throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
+      }
+      this._initBody(extractBody(body, this.#headers));
+    }
+    static json(data, init = {}) {
+      const text = JSONstringify(data);
+      if (text === undefined) throw new TypeError("Response.json: value is not JSON-serializable");
+      const headers = new Headers(init.headers);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      return new Response(text, { ...init, headers });
+    }
+    static redirect(url, status = 302) {
+      if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`invalid redirect status ${status}`);
+      return new Response(null, { status, headers: { location: new URL(String(url)).href } });
+    }
+    static error() {
+      const r = new Response(null, { status: 200 });
+      r.#status = 0;
+      r.#type = "error";
+      return r;
+    }
+    get status() { return this.#status; }
+    get statusText() { return this.#statusText; }
+    get ok() { return this.#status >= 200 && this.#status <= 299; }
+    get headers() { return this.#headers; }
+    get type() { return this.#type; }
+    get url() { return this.#url; }
+    get redirected() { return false; }
+    get webSocket() { return null; }
+    clone() {
+      if (this.bodyUsed) throw new TypeError("Cannot clone a Response whose body has been used.");
+      const b = this._peek();
+      return new Response(b ? b.slice() : null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+    }
+    get [Symbol.toStringTag]() {
+      return "Response";
+    }
+  }
+
+  function headerPairs(headers) {
+    const out = [];
+    for (const [k, v] of headers) out.push([k, v]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------
+  // console
+
+  function inspect(v, depth, seen) {
+    switch (typeof v) {
+      case "string":
+        return depth === 0 ? v : JSONstringify(v);
+      case "undefined":
+        return "undefined";
+      case "bigint":
+        return `${v}n`;
+      case "symbol":
+        return v.toString();
+      case "function":
+        return `[Function: ${v.name || "(anonymous)"}]`;
+      case "number":
+        return O.is(v, -0) ? "-0" : String(v);
+      case "boolean":
+        return String(v);
+    }
+    if (v === null) return "null";
+    if (seen.includes(v)) return "[Circular]";
+    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}`.trimEnd() : `${v.name}: ${v.message}`;
+    if (brand(dateGetTime, v)) return isNaN(dateGetTime.call(v)) ? "Invalid Date" : v.toISOString();
+    if (v !== RegExp.prototype && brand(regexpSource, v)) return String(v);
+    if (depth > 3) return ArrayIsArray(v) ? "[Array]" : "[Object]";
+    seen = [...seen, v];
+    const next = (x) => inspect(x, depth + 1, seen);
+    if (ArrayIsArray(v)) return `[ ${v.map(next).join(", ")} ]`.replace("[  ]", "[]");
+    if (brand(mapSize, v)) return `Map(${v.size}) { ${[...v].map(([k, x]) => `${next(k)} => ${next(x)}`).join(", ")} }`;
+    if (brand(setSize, v)) return `Set(${v.size}) { ${[...v].map(next).join(", ")} }`;
+    if (isView(v)) return `${taTag.call(v) || "DataView"}(${v.length ?? v.byteLength}) [ ${Array.from(v.length === undefined ? [] : v).slice(0, 50).join(", ")} ]`;
+    if (brand(abByteLength, v)) return `ArrayBuffer { byteLength: ${abByteLength.call(v)} }`;
+    if (v instanceof URL) return `URL ${JSONstringify(v.href)}`;
+    if (v instanceof Headers) return `Headers { ${[...v].map(([k, x]) => `${k}: ${JSONstringify(x)}`).join(", ")} }`;
+    if (v instanceof Request) return `Request { method: ${JSONstringify(v.method)}, url: ${JSONstringify(v.url)} }`;
+    if (v instanceof Response) return `Response { status: ${v.status} }`;
+    const name = v.constructor && v.constructor !== Object && typeof v.constructor.name === "string" ? v.constructor.name + " " : "";
+    const keys = O.keys(v);
+    if (keys.length === 0) return `${name}{}`;
+    return `${name}{ ${keys.map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSONstringify(k)}: ${next(v[k])}`).join(", ")} }`;
+  }
+
+  function format(args) {
+    return args.map((a) => inspect(a, 0, [])).join(" ");
+  }
+
+  const LEVELS = { debug: 0, info: 1, log: 2, warn: 3, error: 4 };
+  const console = {};
+  for (const [name, level] of O.entries(LEVELS)) {
+    console[name] = (...args) => host.log(level, format(args));
+  }
+  console.trace = console.debug;
+
+  // ---------------------------------------------------------------------------
+  // Durable Objects: ids, namespaces, stubs, state, storage.
+
+  class DurableObjectId {
+    #hex;
+    #name;
+    constructor(hex, name) {
+      this.#hex = hex;
+      this.#name = name === null ? undefined : name;
+    }
+    toString() {
+      return this.#hex;
+    }
+    get name() {
+      return this.#name;
+    }
+    equals(other) {
+      return other instanceof DurableObjectId && other.#hex === this.#hex;
+    }
+    get [Symbol.toStringTag]() {
+      return "DurableObjectId";
+    }
+  }
+
+  class DurableObjectStub {
+    #binding;
+    #id;
+    constructor(binding, id) {
+      this.#binding = binding;
+      this.#id = id;
+    }
+    get id() {
+      return this.#id;
+    }
+    get name() {
+      return this.#id.name;
+    }
+    async fetch(input, init) {
+      const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const body = req._peek() ? req._take() : undefined;
+      const r = host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, { method: req.method, url: req.url, headers: headerPairs(req.headers), body });
+      return makeResponse(r[0], r[1], r[2], r[3]);
+    }
+  }
+
+  function makeResponse(status, statusText, headers, body) {
+    const nullBody = NULL_BODY_STATUS.includes(status);
+    const r = new Response(nullBody ? null : new Uint8Array(body), { status: status < 200 ? 200 : status, statusText, headers });
+    return r;
+  }
+
+  class DurableObjectNamespace {
+    #binding;
+    constructor(binding) {
+      this.#binding = binding;
+    }
+    idFromName(name) {
+      const r = host.idFromName(this.#binding, String(name));
+      return new DurableObjectId(r[0], r[1]);
+    }
+    newUniqueId(_options) {
+      const r = host.newUniqueId(this.#binding);
+      return new DurableObjectId(r[0], r[1]);
+    }
+    idFromString(hex) {
+      const r = host.idFromString(this.#binding, String(hex));
+      return new DurableObjectId(r[0], r[1]);
+    }
+    get(id, _options) {
+      if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId (from idFromName, newUniqueId or idFromString)");
+      return new DurableObjectStub(this.#binding, id);
+    }
+    getByName(name, options) {
+      return this.get(this.idFromName(name), options);
+    }
+    jurisdiction(_j) {
+      return this;
+    }
+  }
+
+  function keyString(key, what) {
+    if (typeof key !== "string") throw new TypeError(`${what}: keys must be strings`);
+    return key;
+  }
+
+  class SyncKvStorage {
+    get(key) {
+      const b = host.kvGet(keyString(key, "kv.get"));
+      return b === undefined ? undefined : deserialize(new Uint8Array(b));
+    }
+    put(key, value) {
+      host.kvPut(keyString(key, "kv.put"), serialize(value));
+    }
+    delete(key) {
+      return host.kvDelete(keyString(key, "kv.delete"));
+    }
+    *list(options = {}) {
+      const opt = (k) => (options[k] === undefined ? undefined : String(options[k]));
+      let limit = options.limit;
+      if (limit !== undefined) {
+        limit = Number(limit);
+        if (!Number.isInteger(limit) || limit < 0) throw new TypeError("kv.list: limit must be a non-negative integer");
+      }
+      const rows = host.kvList(opt("prefix"), opt("start"), opt("startAfter"), opt("end"), !!options.reverse, limit);
+      for (const [k, v] of rows) yield [k, deserialize(new Uint8Array(v))];
+    }
+  }
+
+  class DurableObjectStorage {
+    #kv = new SyncKvStorage();
+    get kv() {
+      return this.#kv;
+    }
+  }
+
+  class DurableObjectState {
+    #id;
+    #storage = new DurableObjectStorage();
+    #waitUntil = [];
+    constructor(id) {
+      this.#id = id;
+    }
+    get id() {
+      return this.#id;
+    }
+    get storage() {
+      return this.#storage;
+    }
+    get exports() {
+      return exportsObject;
+    }
+    waitUntil(promise) {
+      this.#waitUntil.push(Promise.resolve(promise).catch(() => {}));
+    }
+    async blockConcurrencyWhile(fn) {
+      return await fn();
+    }
+  }
+
+  class ExecutionContext {
+    waitUntil(promise) {
+      Promise.resolve(promise).catch((e) => console.error("waitUntil:", e));
+    }
+    passThroughOnException() {}
+    get exports() {
+      return exportsObject;
+    }
+    get props() {
+      return {};
+    }
+  }
+
+  class DurableObject {
+    constructor(ctx, env) {
+      this.ctx = ctx;
+      this.env = env;
+    }
+  }
+
+  class WorkerEntrypoint {
+    constructor(ctx, env) {
+      this.ctx = ctx;
+      this.env = env;
+    }
+  }
+
+  class RpcTarget {}
+
+  // ---------------------------------------------------------------------------
+  // Globals
+
+  const globals = {
+    Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, structuredClone,
+  };
+  for (const [k, v] of O.entries(globals)) {
+    O.defineProperty(globalThis, k, { value: v, writable: true, enumerable: false, configurable: true });
+  }
+  O.defineProperty(globalThis, "self", { value: globalThis, writable: true, enumerable: false, configurable: true });
+
+  // ---------------------------------------------------------------------------
+  // Dispatch (called by the Rust half).
+
+  const env = {};
+  const exportsObject = {};
+  let worker = null;
+  let object = null;
+
+  function checkResponse(res, where) {
+    if (!(res instanceof Response)) {
+      throw new TypeError(`${where} did not return a Response (got ${inspect(res, 1, [])})`);
+    }
+    return res;
+  }
+
+  async function responseParts(res) {
+    const bytes = res.bodyUsed ? new Uint8Array(0) : res._take();
+    return [res.status, res.statusText, headerPairs(res.headers), bytes];
+  }
+
+  return {
+    DurableObject,
+    WorkerEntrypoint,
+    RpcTarget,
+    env,
+    serialize,
+    deserialize,
+    setup(bindings, exported) {
+      for (const [name, kind, value] of bindings) {
+        if (kind === "json") env[name] = JSONparse(value);
+        else if (kind === "durable-object-namespace") env[name] = new DurableObjectNamespace(name);
+      }
+      for (const cls of exported) exportsObject[cls] = new DurableObjectNamespace("export:" + cls);
+    },
+    setWorker(namespace) {
+      worker = namespace;
+    },
+    startObject(className, hex, name) {
+      const Cls = worker[className];
+      if (typeof Cls !== "function") {
+        throw new TypeError(`the worker does not export a Durable Object class named "${className}"`);
+      }
+      object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
+    },
+    async fetch(kind, method, url, headers, body) {
+      const request = new Request(url, { method, headers, body: body === undefined || method === "GET" || method === "HEAD" ? null : body });
+      let res;
+      if (kind === 0) {
+        const handler = worker.default;
+        if (typeof handler === "function" && handler.prototype instanceof WorkerEntrypoint) {
+          const instance = new handler(new ExecutionContext(), env);
+          if (typeof instance.fetch !== "function") throw new TypeError("the default export has no fetch() method");
+          res = await instance.fetch(request);
+        } else if (handler && typeof handler.fetch === "function") {
+          res = await handler.fetch(request, env, new ExecutionContext());
+        } else {
+          throw new TypeError("the main module's default export has no fetch() handler");
+        }
+        checkResponse(res, "fetch handler");
+      } else {
+        if (!object) throw new Error("no Durable Object is running in this instance");
+        if (typeof object.fetch !== "function") {
+          throw new TypeError(`Durable Object class ${object.constructor.name} has no fetch() method`);
+        }
+        res = checkResponse(await object.fetch(request), `${object.constructor.name}.fetch()`);
+      }
+      return responseParts(res);
+    },
+  };
+});

@@ -1,0 +1,57 @@
+//! Every `unsafe` of the engine: the raw core exports that Javy's runtime and
+//! the component model need. Everything else is safe Rust on rquickjs.
+
+/// Javy's pre-initialization entry point; Wizer calls it once, then snapshots memory.
+#[unsafe(export_name = "initialize-runtime")]
+pub extern "C" fn initialize_runtime() {
+    javy_plugin_api::initialize_runtime(crate::config, crate::modify_runtime)
+        .expect("javy runtime initializes");
+}
+
+/// Allocation for values the host passes into import results.
+///
+/// Javy's `cabi_realloc` answers every zero-size request with address 1, which
+/// wasmtime rejects for lists whose alignment is above 1 (an empty `headers`).
+/// wit-component prefers these two names over `cabi_realloc`, so they route
+/// the component model's allocations to wit-bindgen's realloc, which aligns.
+///
+/// # Safety
+/// Called by the canonical ABI only, with the contract of `cabi_realloc`.
+#[unsafe(export_name = "cabi_import_realloc")]
+pub unsafe extern "C" fn cabi_import_realloc(
+    old_ptr: *mut u8,
+    old_len: usize,
+    align: usize,
+    new_len: usize,
+) -> *mut u8 {
+    // SAFETY: same contract as the canonical ABI's realloc, which calls this.
+    unsafe { wit_bindgen::rt::cabi_realloc(old_ptr, old_len, align, new_len) }
+}
+
+/// Allocation for export parameters; see [`cabi_import_realloc`].
+///
+/// # Safety
+/// Called by the canonical ABI only, with the contract of `cabi_realloc`.
+#[unsafe(export_name = "cabi_export_realloc")]
+pub unsafe extern "C" fn cabi_export_realloc(
+    old_ptr: *mut u8,
+    old_len: usize,
+    align: usize,
+    new_len: usize,
+) -> *mut u8 {
+    // SAFETY: same contract as the canonical ABI's realloc, which calls this.
+    unsafe { wit_bindgen::rt::cabi_realloc(old_ptr, old_len, align, new_len) }
+}
+
+/// Loads a module from QuickJS bytecode produced by this engine's `compile`.
+pub fn load_bytecode<'js>(
+    ctx: &javy_plugin_api::javy::quickjs::Ctx<'js>,
+    bytecode: &[u8],
+) -> javy_plugin_api::javy::quickjs::Result<
+    javy_plugin_api::javy::quickjs::Module<'js, javy_plugin_api::javy::quickjs::module::Declared>,
+> {
+    // SAFETY: QuickJS's JS_ReadObject checks bounds while reading and reports
+    // malformed input as an exception; the host only hands in bytecode that this
+    // engine's `compile` produced (the artifact records the engine version).
+    unsafe { javy_plugin_api::javy::quickjs::Module::load(ctx.clone(), bytecode) }
+}

@@ -1,0 +1,18 @@
+//! Typed bindings for the engine component's world (`wit/engine.wit`).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "engine",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+pub use exports::facets::runtime::dispatch::{Binding, BindingValue, Entry, Module, ModuleContent, Worker};
+pub use facets::runtime::log::Level;
+pub use facets::runtime::types::{HttpRequest, HttpResponse, JsError, ObjectId};
+
+impl JsError {
+    pub fn new(name: &str, message: impl Into<String>) -> Self {
+        JsError { name: name.to_string(), message: message.into(), stack: None }
+    }
+}

@@ -1,0 +1,96 @@
+//! The compiled engine, cached on disk.
+//!
+//! Compiling the engine with Cranelift takes about half a second, so the
+//! result is kept as a serialized component keyed by the engine's hash, the
+//! wasmtime version and the engine configuration. A file that is missing,
+//! stale, truncated or corrupt (CRC mismatch) is rebuilt, never trusted.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+/// Where compiled engines are cached unless configured otherwise.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FACETS_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("facets");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("facets");
+    }
+    std::env::temp_dir().join("facets-cache")
+}
+
+fn cache_key(engine: &wasmtime::Engine, component_bytes: &[u8]) -> String {
+    let digest = Sha256::digest(component_bytes);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    // wasmtime's own header check catches a different wasmtime version.
+    format!("engine-{}-{:016x}", hex::encode(&digest[..12]), h.finish())
+}
+
+/// Loads the compiled engine from `cache_dir`, compiling and storing it when
+/// the cache has no valid copy. Returns the component and whether it was a hit.
+pub fn load(engine: &wasmtime::Engine, component_bytes: &[u8], cache_dir: &Path) -> Result<(Component, bool)> {
+    let key = cache_key(engine, component_bytes);
+    let path = cache_dir.join(format!("{key}.cwasm"));
+    let crc_path = cache_dir.join(format!("{key}.crc"));
+    if let Some(component) = try_load(engine, &path, &crc_path) {
+        return Ok((component, true));
+    }
+    let component = Component::new(engine, component_bytes)
+        .map_err(anyhow::Error::from)
+        .context("compiling the engine component")?;
+    if let Err(e) = store(&component, cache_dir, &path, &crc_path) {
+        tracing::warn!(dir = %cache_dir.display(), "could not cache the compiled engine: {e:#}");
+    }
+    Ok((component, false))
+}
+
+fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
+    let expected: u32 = std::fs::read_to_string(crc_path).ok()?.trim().parse().ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    if crc32fast::hash(&bytes) != expected {
+        tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
+        return None;
+    }
+    drop(bytes);
+    match deserialize(engine, path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "compiled engine cache is unusable ({e:#}); recompiling");
+            None
+        }
+    }
+}
+
+#[expect(unsafe_code, reason = "wasmtime's deserialization is unsafe: it maps machine code")]
+fn deserialize(engine: &wasmtime::Engine, path: &Path) -> Result<Component> {
+    // SAFETY: the file was written by `store` below from `Component::serialize`
+    // of this same engine configuration (the key includes wasmtime's version
+    // and the configuration hash, which wasmtime checks again), it is replaced
+    // only by atomic rename, and its CRC was verified just before.
+    unsafe { Component::deserialize_file(engine, path) }.map_err(anyhow::Error::from)
+}
+
+fn store(component: &Component, dir: &Path, path: &Path, crc_path: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let bytes = component.serialize()?;
+    let tmp = tempfile_in(dir, path)?;
+    std::fs::write(&tmp, &bytes)?;
+    std::fs::rename(&tmp, path)?;
+    let tmp = tempfile_in(dir, crc_path)?;
+    std::fs::write(&tmp, crc32fast::hash(&bytes).to_string())?;
+    std::fs::rename(&tmp, crc_path)?;
+    Ok(())
+}
+
+fn tempfile_in(dir: &Path, target: &Path) -> Result<PathBuf> {
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("engine");
+    Ok(dir.join(format!(".{name}.{}.tmp", std::process::id())))
+}

@@ -1,0 +1,243 @@
+//! The guest engine inside Wasmtime: built once per process, instantiated per
+//! object.
+//!
+//! # Layout
+//! - [`bindings`]: `bindgen!` output for `wit/engine.wit`.
+//! - [`cache`]: the compiled engine, cached on disk.
+//! - [`imports`]: the host side of the engine's imports (kv, stubs, log).
+//! - [`Runtime`]: the Wasmtime `Engine` (pooling allocator, copy-on-write
+//!   memory images, epoch interruption), the compiled component and the
+//!   `InstancePre` every instance comes from.
+//! - [`Instance`]: one instance of the engine: a `Store` with its own linear
+//!   memory, and the object state (database, identity) its imports act on.
+
+pub mod bindings;
+pub mod cache;
+mod imports;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub use bindings::{Entry, HttpRequest, HttpResponse, JsError, ObjectId, Worker};
+
+use crate::storage::Database;
+
+/// The engine component built from `guest-js/` (see `scripts/build-engine`).
+pub const ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.wasm");
+
+/// How often the epoch advances; a running guest yields to other tasks on the
+/// same thread at every tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Process-wide settings of the runtime.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Where the compiled engine is cached.
+    pub cache_dir: PathBuf,
+    /// The engine component to run; `None` means the one built into this binary.
+    /// `FACETS_ENGINE` in the environment overrides it (CI tests a rebuilt engine).
+    pub engine_path: Option<PathBuf>,
+    /// Instances that can be alive at once (pool slots). Default 1,000.
+    pub max_instances: u32,
+    /// Linear memory of one instance, at most. Default 128 MiB.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: cache::default_cache_dir(),
+            engine_path: None,
+            max_instances: 1_000,
+            max_memory_bytes: 128 << 20,
+        }
+    }
+}
+
+/// What the host offers an instance beyond its own database: Durable Object
+/// namespaces and stubs (implemented by the object registry).
+pub trait Services: Send + Sync + 'static {
+    fn id_from_name(&self, binding: &str, name: &str) -> Result<ObjectId, JsError>;
+    fn new_unique_id(&self, binding: &str) -> Result<ObjectId, JsError>;
+    fn id_from_string(&self, binding: &str, hex: &str) -> Result<ObjectId, JsError>;
+    /// Sends a request to an object. `chain` lists the objects the calling
+    /// event is already running in (a call back into one of them would wait on
+    /// itself forever).
+    fn fetch(
+        &self,
+        chain: Arc<Vec<String>>,
+        binding: String,
+        id: ObjectId,
+        request: HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, JsError>> + Send + 'static>>;
+}
+
+/// Which object or worker an instance runs: tags every log line.
+#[derive(Clone, Debug, Default)]
+pub struct Label {
+    /// The Durable Object class (namespace), or empty for the stateless entry worker.
+    pub namespace: String,
+    /// The object's name (or id when it has no name).
+    pub object: String,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "worker")
+        } else {
+            write!(f, "{}:{}", self.namespace, self.object)
+        }
+    }
+}
+
+/// The data of one instance's `Store`.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The object's database; `None` for the entry worker (no storage there).
+    pub db: Option<Database>,
+    pub services: Arc<dyn Services>,
+    pub label: Label,
+    /// The objects the current event runs in (see [`Services::fetch`]).
+    pub chain: Arc<Vec<String>>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The Wasmtime engine, the compiled engine component and its `InstancePre`.
+pub struct Runtime {
+    engine: wasmtime::Engine,
+    pre: bindings::EnginePre<HostState>,
+    ticker_stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new(options: &RuntimeOptions) -> Result<Arc<Runtime>> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let mut pool = PoolingAllocationConfig::new();
+        let n = options.max_instances.max(1);
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            // A live Store keeps its fiber stack: one per live instance.
+            .total_stacks(n)
+            .max_memory_size(options.max_memory_bytes)
+            // Resetting a slot with memset beats madvise (no TLB shootdowns).
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(64 << 10);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = wasmtime::Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+
+        let engine_path = std::env::var_os("FACETS_ENGINE").map(PathBuf::from).or_else(|| options.engine_path.clone());
+        let bytes: std::borrow::Cow<'static, [u8]> = match &engine_path {
+            Some(path) => std::fs::read(path)
+                .with_context(|| format!("reading the engine component {}", path.display()))?
+                .into(),
+            None => ENGINE_COMPONENT.into(),
+        };
+        let (component, hit) = cache::load(&engine, &bytes, &options.cache_dir)?;
+        tracing::debug!(cache_hit = hit, "engine component ready");
+
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Engine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        let pre = bindings::EnginePre::new(linker.instantiate_pre(&component)?)?;
+
+        let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let weak = engine.weak();
+        let stop = ticker_stop.clone();
+        std::thread::Builder::new().name("facets-epoch".into()).spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })?;
+        Ok(Arc::new(Runtime { engine, pre, ticker_stop }))
+    }
+
+    pub fn engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    /// A fresh instance of the engine (its own linear memory, from the
+    /// copy-on-write image).
+    pub async fn instantiate(
+        &self,
+        services: Arc<dyn Services>,
+        label: Label,
+        db: Option<Database>,
+    ) -> Result<Instance> {
+        // The guest gets no files, no environment, no arguments and no sockets.
+        let wasi = WasiCtx::builder().build();
+        let state = HostState { wasi, table: ResourceTable::new(), db, services, label, chain: Arc::new(Vec::new()) };
+        let mut store = Store::new(&self.engine, state);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let bindings = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance { store, bindings })
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One instance of the engine. Errors are two-level: the outer `Result` is a
+/// trap (the instance must be discarded), the inner one a JS exception.
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: bindings::Engine,
+}
+
+pub type Outcome<T> = wasmtime::Result<std::result::Result<T, JsError>>;
+
+impl Instance {
+    pub fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// Compiles one module to bytecode.
+    pub async fn compile(&mut self, name: &str, source: &str) -> Outcome<Vec<u8>> {
+        self.bindings.facets_runtime_dispatch().call_compile(&mut self.store, name, source).await
+    }
+
+    /// Evaluates the worker's main module.
+    pub async fn load(&mut self, worker: &Worker) -> Outcome<()> {
+        self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await
+    }
+
+    /// Constructs the Durable Object of class `class_name` in this instance.
+    pub async fn start_object(&mut self, class_name: &str, id: &ObjectId) -> Outcome<()> {
+        self.bindings.facets_runtime_dispatch().call_start_object(&mut self.store, class_name, id).await
+    }
+
+    /// Runs one `fetch` event.
+    pub async fn fetch(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<HttpResponse> {
+        self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, entry, request).await
+    }
+}

@@ -1,0 +1,130 @@
+//! The HTTP front door: hyper on a TCP listener; every request goes to the
+//! main module's default export.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::engine::HttpRequest;
+use crate::object::{EventError, Registry};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_REQUEST_BODY: usize = 100 << 20;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let registry = registry.clone();
+                let local = listener.local_addr().ok();
+                let service = service_fn(move |req| handle(registry.clone(), req, local, peer));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection from {peer}: {e}");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("some connections did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body.to_string())));
+    *res.status_mut() = status;
+    res.headers_mut().insert("content-type", "text/plain;charset=UTF-8".parse().expect("static header"));
+    res
+}
+
+async fn handle(
+    registry: Arc<Registry>,
+    req: Request<Incoming>,
+    local: Option<SocketAddr>,
+    _peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Ok(text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"));
+            }
+            return Ok(text(StatusCode::BAD_REQUEST, "could not read the request body\n"));
+        }
+    };
+    let host = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| local.map(|a| a.to_string()))
+        .unwrap_or_else(|| "localhost".into());
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let url = format!("http://{host}{path}");
+    if url::Url::parse(&url).is_err() {
+        return Ok(text(StatusCode::BAD_REQUEST, "bad request URL\n"));
+    }
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    let has_body = !body.is_empty() || parts.headers.contains_key(hyper::header::CONTENT_LENGTH);
+    let request = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        url,
+        headers,
+        body: has_body.then(|| body.to_vec()),
+    };
+    let response = match registry.fetch_entry(request).await {
+        Ok(r) => r,
+        Err(EventError::Js(e)) => {
+            tracing::error!(object = "worker", stack = e.stack.as_deref().unwrap_or(""), "uncaught {}: {}", e.name, e.message);
+            return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the worker threw an exception\n"));
+        }
+        Err(EventError::Internal(m)) => {
+            tracing::error!(object = "worker", "{m}");
+            return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
+        }
+    };
+    let mut res = Response::new(Full::new(Bytes::from(response.body)));
+    *res.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in response.headers {
+        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v)) {
+            res.headers_mut().append(name, value);
+        }
+    }
+    Ok(res)
+}

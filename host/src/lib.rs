@@ -1,0 +1,20 @@
+//! facets: Durable Objects with facets on WebAssembly.
+//!
+//! # Layout
+//! - [`config`]: the worker project (`wrangler.jsonc` / `.json` / `.toml`) and its modules.
+//! - [`storage`]: one SQLite database per object or facet; the KV table inside it.
+//! - [`engine`]: the guest engine in Wasmtime (runtime, instances, host imports).
+//! - [`worker`]: a project compiled to bytecode, ready for instances to load.
+//! - [`object`]: Durable Objects: one live instance per id, events in order.
+//! - [`http`]: the HTTP server.
+//! - [`server`]: `facets serve`, tying the above together.
+//! - [`artifact`]: the `.wasm` app artifact of `facets compile`.
+
+pub mod artifact;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod object;
+pub mod server;
+pub mod storage;
+pub mod worker;

@@ -1,0 +1,93 @@
+//! The task that owns one object: its engine instance and its database.
+//! Events arrive on a channel and run one at a time; each event's writes
+//! commit before its response is sent.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Event, EventError, Registry};
+use crate::engine::{Entry, Instance, Label, ObjectId};
+use crate::storage::Database;
+
+pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mut rx: mpsc::UnboundedReceiver<Event>) {
+    let label = Label { namespace: class.clone(), object: id.name.clone().unwrap_or_else(|| id.hex.clone()) };
+    let mut instance: Option<Instance> = None;
+    loop {
+        let event = match tokio::time::timeout(registry.options.idle_timeout, rx.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(_) => {
+                if registry.try_evict(&class, &id.hex, &rx) {
+                    tracing::debug!(object = %label, "evicted idle object");
+                    break;
+                }
+                continue;
+            }
+        };
+        if instance.is_none() {
+            match start(&registry, &class, &id, &label).await {
+                Ok(i) => instance = Some(i),
+                Err(e) => {
+                    tracing::error!(object = %label, "could not start the object: {e}");
+                    let _ = event.reply.send(Err(e));
+                    continue;
+                }
+            }
+        }
+        let inst = instance.as_mut().expect("started above");
+        let mut chain = (*event.chain).clone();
+        chain.push(format!("{class}:{}", id.hex));
+        inst.state_mut().chain = Arc::new(chain);
+
+        let db = inst.state_mut().db.as_mut().expect("objects have a database");
+        if let Err(e) = db.begin_event() {
+            let _ = event.reply.send(Err(EventError::Internal(format!("storage: {e}"))));
+            continue;
+        }
+        let outcome = inst.fetch(Entry::DurableObject, &event.request).await;
+        let db = inst.state_mut().db.as_mut().expect("objects have a database");
+        let reply = match outcome {
+            // A JS exception does not undo the writes made before it (as on Cloudflare).
+            Ok(result) => match db.commit_event() {
+                Ok(()) => result.map_err(|js| {
+                    tracing::error!(object = %label, stack = js.stack.as_deref().unwrap_or(""), "uncaught {}: {}", js.name, js.message);
+                    EventError::Js(js)
+                }),
+                Err(e) => {
+                    tracing::error!(object = %label, "commit failed: {e}");
+                    let _ = db.rollback_event();
+                    Err(EventError::Internal(format!("storage commit failed: {e}")))
+                }
+            },
+            Err(trap) => {
+                let _ = db.rollback_event();
+                tracing::error!(object = %label, "instance trapped, discarding it: {trap:#}");
+                instance = None;
+                Err(EventError::Internal(format!("the Durable Object's instance failed: {trap}")))
+            }
+        };
+        let _ = event.reply.send(reply);
+    }
+}
+
+async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -> Result<Instance, EventError> {
+    let path = registry.options.data_dir.join(class).join(&id.hex).join("state.sqlite");
+    let db = Database::open(&path, &registry.options.storage)
+        .map_err(|e| EventError::Internal(format!("could not open the database of {label}: {e}")))?;
+    let mut instance = registry
+        .runtime
+        .instantiate(registry.services(), label.clone(), Some(db))
+        .await
+        .map_err(|e| EventError::Internal(format!("could not instantiate {label}: {e:#}")))?;
+    match instance.load(&registry.code.worker).await {
+        Ok(Ok(())) => {}
+        Ok(Err(js)) => return Err(EventError::Js(js)),
+        Err(trap) => return Err(EventError::Internal(format!("{label} trapped while loading: {trap:#}"))),
+    }
+    match instance.start_object(class, id).await {
+        Ok(Ok(())) => Ok(instance),
+        Ok(Err(js)) => Err(EventError::Js(js)),
+        Err(trap) => Err(EventError::Internal(format!("{label} trapped in its constructor: {trap:#}"))),
+    }
+}

@@ -1,0 +1,250 @@
+//! Durable Objects: exactly one live instance per (class, id) on this host,
+//! processing its events one at a time in arrival order.
+//!
+//! # Layout
+//! - [`Registry`]: namespaces, object ids, the live objects, and the pool of
+//!   instances that run the stateless entry worker.
+//! - `actor`: the task that owns one object (its instance and database).
+
+mod actor;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{Entry, HttpRequest, HttpResponse, Instance, JsError, Label, ObjectId, Runtime, Services};
+use crate::storage::StorageOptions;
+use crate::worker::WorkerCode;
+
+/// Settings of the object layer.
+#[derive(Clone, Debug)]
+pub struct ObjectOptions {
+    /// Root of every object's storage.
+    pub data_dir: PathBuf,
+    pub storage: StorageOptions,
+    /// An object with no event for this long is evicted (instance dropped,
+    /// database closed); it comes back on its next request.
+    pub idle_timeout: Duration,
+}
+
+/// Why an event failed, as the caller sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The JS code threw.
+    #[error("{0}")]
+    Js(JsError),
+    /// The instance trapped or could not be started; it was discarded.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl EventError {
+    pub fn into_js(self) -> JsError {
+        match self {
+            EventError::Js(e) => e,
+            EventError::Internal(m) => JsError::new("Error", m),
+        }
+    }
+}
+
+pub(crate) struct Event {
+    request: HttpRequest,
+    chain: Arc<Vec<String>>,
+    reply: oneshot::Sender<Result<HttpResponse, EventError>>,
+}
+
+type ObjectKey = (String, String); // (class, id hex)
+
+/// Namespaces, live objects and the entry worker's instance pool.
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    code: Arc<WorkerCode>,
+    options: ObjectOptions,
+    objects: Mutex<HashMap<ObjectKey, mpsc::UnboundedSender<Event>>>,
+    entry_pool: Mutex<Vec<Instance>>,
+    this: Weak<Registry>,
+    tasks: tokio_util::task::TaskTracker,
+}
+
+/// Instances of the entry worker kept for reuse.
+const ENTRY_POOL_MAX: usize = 16;
+
+impl Registry {
+    pub fn new(runtime: Arc<Runtime>, code: Arc<WorkerCode>, options: ObjectOptions) -> Arc<Registry> {
+        Arc::new_cyclic(|this| Registry {
+            runtime,
+            code,
+            options,
+            objects: Mutex::new(HashMap::new()),
+            entry_pool: Mutex::new(Vec::new()),
+            this: this.clone(),
+            tasks: tokio_util::task::TaskTracker::new(),
+        })
+    }
+
+    fn services(&self) -> Arc<dyn Services> {
+        self.this.upgrade().expect("registry is alive while it serves")
+    }
+
+    /// The number of objects alive right now.
+    pub fn live_objects(&self) -> usize {
+        self.objects.lock().expect("objects lock").len()
+    }
+
+    fn class_of(&self, binding: &str) -> Result<&str, JsError> {
+        self.code
+            .namespaces
+            .get(binding)
+            .map(String::as_str)
+            .ok_or_else(|| JsError::new("TypeError", format!("no Durable Object namespace is bound as {binding}")))
+    }
+
+    /// Serves an HTTP request with the main module's default export, in a
+    /// pooled instance of the entry worker.
+    pub async fn fetch_entry(&self, request: HttpRequest) -> Result<HttpResponse, EventError> {
+        let pooled = self.entry_pool.lock().expect("pool lock").pop();
+        let mut instance = match pooled {
+            Some(i) => i,
+            None => {
+                let mut i = self
+                    .runtime
+                    .instantiate(self.services(), Label::default(), None)
+                    .await
+                    .map_err(|e| EventError::Internal(format!("could not start the worker: {e:#}")))?;
+                match i.load(&self.code.worker).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(js)) => return Err(EventError::Js(js)),
+                    Err(trap) => return Err(EventError::Internal(format!("the worker trapped while loading: {trap:#}"))),
+                }
+                i
+            }
+        };
+        instance.state_mut().chain = Arc::new(Vec::new());
+        match instance.fetch(Entry::DefaultExport, &request).await {
+            Ok(result) => {
+                let mut pool = self.entry_pool.lock().expect("pool lock");
+                if pool.len() < ENTRY_POOL_MAX {
+                    pool.push(instance);
+                }
+                result.map_err(EventError::Js)
+            }
+            Err(trap) => Err(EventError::Internal(format!("the worker trapped: {trap:#}"))),
+        }
+    }
+
+    /// Sends `request` to the object `id` of `class`, starting it if needed.
+    pub async fn fetch_object(
+        &self,
+        class: &str,
+        id: ObjectId,
+        request: HttpRequest,
+        chain: Arc<Vec<String>>,
+    ) -> Result<HttpResponse, EventError> {
+        let key_label = format!("{class}:{}", id.hex);
+        if chain.contains(&key_label) {
+            return Err(EventError::Js(JsError::new(
+                "Error",
+                format!(
+                    "deadlock: Durable Object {class} {} is already handling the event that calls it (re-entrant calls are not supported yet)",
+                    id.name.as_deref().unwrap_or(&id.hex)
+                ),
+            )));
+        }
+        let (reply, rx) = oneshot::channel();
+        let mut event = Event { request, chain, reply };
+        // A sender taken just before its actor was evicted fails; retry once with a new actor.
+        for _ in 0..2 {
+            let sender = self.object_sender(class, &id);
+            match sender.send(event) {
+                Ok(()) => {
+                    return rx
+                        .await
+                        .unwrap_or_else(|_| Err(EventError::Internal("the object stopped before answering".into())));
+                }
+                Err(mpsc::error::SendError(e)) => {
+                    self.objects.lock().expect("objects lock").remove(&(class.to_string(), id.hex.clone()));
+                    event = e;
+                }
+            }
+        }
+        Err(EventError::Internal("the object could not be started".into()))
+    }
+
+    fn object_sender(&self, class: &str, id: &ObjectId) -> mpsc::UnboundedSender<Event> {
+        let key = (class.to_string(), id.hex.clone());
+        let mut objects = self.objects.lock().expect("objects lock");
+        if let Some(tx) = objects.get(&key) {
+            if !tx.is_closed() {
+                return tx.clone();
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        objects.insert(key, tx.clone());
+        let registry = self.this.upgrade().expect("registry is alive while it serves");
+        self.tasks.spawn(actor::run(registry, class.to_string(), id.clone(), rx));
+        tx
+    }
+
+    /// Called by an idle actor: removes it unless an event is waiting.
+    pub(crate) fn try_evict(&self, class: &str, hex: &str, rx: &mpsc::UnboundedReceiver<Event>) -> bool {
+        let mut objects = self.objects.lock().expect("objects lock");
+        if !rx.is_empty() {
+            return false;
+        }
+        objects.remove(&(class.to_string(), hex.to_string()));
+        true
+    }
+
+    /// Stops every object after the events already queued, and waits for
+    /// their databases to close.
+    pub async fn shutdown(&self) {
+        self.objects.lock().expect("objects lock").clear();
+        self.entry_pool.lock().expect("pool lock").clear();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    fn object_id(&self, class: &str, name: &str) -> ObjectId {
+        let digest = Sha256::new().chain_update(b"facets-object-id\0").chain_update(class).chain_update([0]).chain_update(name).finalize();
+        ObjectId { hex: hex::encode(digest), name: Some(name.to_string()) }
+    }
+}
+
+impl Services for Registry {
+    fn id_from_name(&self, binding: &str, name: &str) -> Result<ObjectId, JsError> {
+        let class = self.class_of(binding)?;
+        Ok(self.object_id(class, name))
+    }
+
+    fn new_unique_id(&self, binding: &str) -> Result<ObjectId, JsError> {
+        self.class_of(binding)?;
+        let bytes: [u8; 32] = rand::random();
+        Ok(ObjectId { hex: hex::encode(bytes), name: None })
+    }
+
+    fn id_from_string(&self, binding: &str, hex_id: &str) -> Result<ObjectId, JsError> {
+        self.class_of(binding)?;
+        if hex_id.len() != 64 || !hex_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(JsError::new("TypeError", format!("Invalid Durable Object ID: must be 64 hex digits (got {hex_id:?})")));
+        }
+        Ok(ObjectId { hex: hex_id.to_ascii_lowercase(), name: None })
+    }
+
+    fn fetch(
+        &self,
+        chain: Arc<Vec<String>>,
+        binding: String,
+        id: ObjectId,
+        request: HttpRequest,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, JsError>> + Send + 'static>> {
+        let registry = self.this.upgrade().expect("registry is alive while it serves");
+        Box::pin(async move {
+            let class = registry.class_of(&binding)?.to_string();
+            registry.fetch_object(&class, id, request, chain).await.map_err(EventError::into_js)
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! `facets serve`: project → runtime → objects → HTTP, and a graceful stop.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+
+use crate::engine::{Runtime, RuntimeOptions};
+use crate::object::{ObjectOptions, Registry};
+use crate::storage::{Durability, StorageOptions};
+
+/// Everything `facets serve` can be told.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub ip: IpAddr,
+    pub port: u16,
+    /// Defaults to `.facets/data` next to the project's config.
+    pub data_dir: Option<PathBuf>,
+    pub runtime: RuntimeOptions,
+    pub durability: Durability,
+    /// Largest database of one object. Default 1 GiB.
+    pub max_database_bytes: u64,
+    pub idle_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            ip: IpAddr::from([127, 0, 0, 1]),
+            port: 8787,
+            data_dir: None,
+            runtime: RuntimeOptions::default(),
+            durability: Durability::Full,
+            max_database_bytes: 1 << 30,
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A project loaded and ready to serve.
+pub struct Prepared {
+    pub runtime: Arc<Runtime>,
+    pub registry: Arc<Registry>,
+}
+
+/// Loads the project at `project` (a directory or a config file), compiles
+/// its modules and checks that the main module loads.
+pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared> {
+    let config = crate::config::load(project)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = Runtime::new(&options.runtime)?;
+    let code = crate::worker::load_project(&runtime, &config).await?;
+    let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let registry = Registry::new(
+        runtime.clone(),
+        Arc::new(code),
+        ObjectOptions {
+            data_dir,
+            storage: StorageOptions { durability: options.durability, max_size_bytes: options.max_database_bytes },
+            idle_timeout: options.idle_timeout,
+        },
+    );
+    Ok(Prepared { runtime, registry })
+}
+
+/// Serves until `shutdown` resolves; prints `Ready on http://IP:PORT` once it
+/// accepts connections. In-flight requests finish and databases close before
+/// it returns.
+pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let prepared = prepare(project, options).await?;
+    let addr = SocketAddr::new(options.ip, options.port);
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("Ready on http://{local}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    crate::http::serve(listener, prepared.registry.clone(), shutdown).await;
+    prepared.registry.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,130 @@
+//! A worker project turned into what instances load: modules compiled to
+//! QuickJS bytecode once, bindings, and the Durable Object classes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::config::ProjectConfig;
+use crate::engine::bindings::{BindingValue, Module, ModuleContent, Worker};
+use crate::engine::{JsError, Label, Runtime, Services};
+
+/// The loaded worker: what every instance of this project evaluates.
+pub struct WorkerCode {
+    pub worker: Worker,
+    /// Durable Object classes (from `migrations[].new_sqlite_classes`).
+    pub classes: Vec<String>,
+    /// Binding name → class, for `env.BINDING` and `ctx.exports.Class` (`export:Class`).
+    pub namespaces: HashMap<String, String>,
+}
+
+/// Formats a compile or load error as `file:line:col: Name: message`, taking
+/// the position from the first frame of QuickJS's stack.
+pub fn describe_js_error(err: &JsError, root: &Path) -> String {
+    let position = err.stack.as_deref().and_then(|stack| {
+        stack.lines().find_map(|line| {
+            let at = line.trim().strip_prefix("at ")?;
+            let at = at.rsplit_once('(').map(|(_, p)| p.trim_end_matches(')')).unwrap_or(at);
+            let (file_line, col) = at.rsplit_once(':')?;
+            let (file, line) = file_line.rsplit_once(':')?;
+            line.parse::<u32>().ok()?;
+            col.parse::<u32>().ok()?;
+            Some(format!("{}:{line}:{col}", root.join(file).display()))
+        })
+    });
+    match position {
+        Some(p) => format!("{p}: {}: {}", err.name, err.message),
+        None => format!("{}: {}", err.name, err.message),
+    }
+}
+
+/// Services for instances that only compile: they have no namespaces.
+struct NoServices;
+
+impl Services for NoServices {
+    fn id_from_name(&self, binding: &str, _: &str) -> Result<crate::engine::ObjectId, JsError> {
+        Err(JsError::new("Error", format!("no binding named {binding}")))
+    }
+    fn new_unique_id(&self, binding: &str) -> Result<crate::engine::ObjectId, JsError> {
+        Err(JsError::new("Error", format!("no binding named {binding}")))
+    }
+    fn id_from_string(&self, binding: &str, _: &str) -> Result<crate::engine::ObjectId, JsError> {
+        Err(JsError::new("Error", format!("no binding named {binding}")))
+    }
+    fn fetch(
+        &self,
+        _: Arc<Vec<String>>,
+        binding: String,
+        _: crate::engine::ObjectId,
+        _: crate::engine::HttpRequest,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<crate::engine::HttpResponse, JsError>> + Send + 'static>> {
+        Box::pin(async move { Err(JsError::new("Error", format!("no binding named {binding}"))) })
+    }
+}
+
+pub fn no_services() -> Arc<dyn Services> {
+    Arc::new(NoServices)
+}
+
+/// Compiles one source file to bytecode; an error reads `file:line:col: SyntaxError: ...`.
+pub async fn compile_source(runtime: &Runtime, name: &str, source: &str, root: &Path) -> Result<Vec<u8>> {
+    let mut instance = runtime.instantiate(no_services(), Label::default(), None).await?;
+    match instance.compile(name, source).await.map_err(anyhow::Error::from)? {
+        Ok(bytecode) => Ok(bytecode),
+        Err(e) => Err(anyhow!("{}", describe_js_error(&e, root))),
+    }
+}
+
+/// Compiles every module of the project and checks that the main module
+/// loads (imports resolve, top-level code runs).
+pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<WorkerCode> {
+    let sources = crate::config::collect_modules(config)?;
+    let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut instance = runtime.instantiate(no_services(), Label::default(), None).await?;
+    let mut modules = Vec::with_capacity(sources.len());
+    for m in &sources {
+        let bytecode = instance
+            .compile(&m.name, &m.source)
+            .await
+            .map_err(anyhow::Error::from)?
+            .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?;
+        modules.push(Module { name: m.name.clone(), content: ModuleContent::JsBytecode(bytecode) });
+    }
+    let main_module = sources.first().map(|m| m.name.clone()).context("the project has no modules")?;
+
+    let mut bindings = Vec::new();
+    for (name, value) in &config.vars {
+        bindings.push(crate::engine::bindings::Binding {
+            name: name.clone(),
+            value: BindingValue::Json(value.to_string()),
+        });
+    }
+    let mut namespaces = HashMap::new();
+    for b in &config.durable_objects {
+        bindings.push(crate::engine::bindings::Binding {
+            name: b.name.clone(),
+            value: BindingValue::DurableObjectNamespace(b.class_name.clone()),
+        });
+        namespaces.insert(b.name.clone(), b.class_name.clone());
+    }
+    for class in &config.sqlite_classes {
+        namespaces.insert(format!("export:{class}"), class.clone());
+    }
+    let worker = Worker {
+        main_module,
+        modules,
+        bindings,
+        exported_classes: config.sqlite_classes.clone(),
+    };
+    // Evaluate it once now, so that import errors and throwing top-level code
+    // stop the server at start-up rather than fail every request.
+    let mut check = runtime.instantiate(no_services(), Label::default(), None).await?;
+    check
+        .load(&worker)
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?;
+    Ok(WorkerCode { worker, classes: config.sqlite_classes.clone(), namespaces })
+}
