@@ -12,7 +12,8 @@ pub struct Engine;
 
 impl Guest for Engine {
     fn compile(name: String, source: String) -> std::result::Result<Vec<u8>, JsError> {
-        crate::with_internal(|ctx, _| {
+        crate::modules::COMPILING.with(|c| c.set(true));
+        let result = crate::with_internal(|ctx, _| {
             let compiled = Module::declare(ctx.clone(), name.as_str(), source).and_then(|m| {
                 m.write(javy_plugin_api::javy::quickjs::WriteOptions {
                     strip_source: true,
@@ -20,7 +21,9 @@ impl Guest for Engine {
                 })
             });
             compiled.map_err(|e| js_error(ctx, e))
-        })
+        });
+        crate::modules::COMPILING.with(|c| c.set(false));
+        result
     }
 
     fn load(worker: Worker) -> std::result::Result<(), JsError> {

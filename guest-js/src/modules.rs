@@ -15,6 +15,10 @@ use crate::bindings::exports::facets::runtime::dispatch::ModuleContent;
 
 thread_local! {
     static MODULES: RefCell<HashMap<String, ModuleContent>> = RefCell::new(HashMap::new());
+    /// Set while `compile` runs (see `Loader::load`).
+    pub static COMPILING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Resolved name → (specifier, importing module), for error messages.
+    static IMPORTERS: RefCell<HashMap<String, (String, String)>> = RefCell::new(HashMap::new());
 }
 
 /// Built-in modules, declared at pre-initialization.
@@ -67,15 +71,13 @@ impl QResolver for Resolver {
         } else {
             name.to_string()
         };
-        let known = MODULES.with(|m| m.borrow().contains_key(&resolved));
-        if known {
-            Ok(resolved)
-        } else {
-            Err(Exception::throw_reference(
-                ctx,
-                &format!("no such module \"{name}\" (imported from \"{base}\")"),
-            ))
-        }
+        // Resolution also runs at compile time, when the module set is not
+        // known yet: remember who asked, and let the loader report a miss.
+        IMPORTERS.with(|m| {
+            m.borrow_mut().entry(resolved.clone()).or_insert_with(|| (name.to_string(), base.to_string()));
+        });
+        let _ = ctx;
+        Ok(resolved)
     }
 }
 
@@ -89,8 +91,17 @@ impl QLoader for Loader {
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<Module<'js, Declared>> {
         let content = MODULES.with(|m| m.borrow().get(name).cloned());
+        if content.is_none() && COMPILING.with(|c| c.get()) {
+            // QuickJS loads a module's imports while compiling it. Bytecode
+            // refers to imports by name only, so an empty stand-in will do.
+            return Module::declare(ctx.clone(), name, "");
+        }
         let Some(content) = content else {
-            return Err(Exception::throw_reference(ctx, &format!("no such module \"{name}\"")));
+            let message = match IMPORTERS.with(|m| m.borrow().get(name).cloned()) {
+                Some((specifier, base)) => format!("no such module \"{specifier}\" (imported from \"{base}\")"),
+                None => format!("no such module \"{name}\""),
+            };
+            return Err(Exception::throw_reference(ctx, &message));
         };
         match content {
             ModuleContent::JsBytecode(bytes) => crate::sys::load_bytecode(ctx, &bytes),

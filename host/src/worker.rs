@@ -40,6 +40,24 @@ pub fn describe_js_error(err: &JsError, root: &Path) -> String {
     }
 }
 
+/// For an unresolvable import (`no such module "X" (imported from "B")`),
+/// the position of the specifier in module B.
+fn import_position<'a>(err: &JsError, sources: &'a [crate::config::ModuleSource]) -> Option<(&'a str, usize, usize)> {
+    let rest = err.message.strip_prefix("no such module \"")?;
+    let (specifier, rest) = rest.split_once('"')?;
+    let base = rest.strip_prefix(" (imported from \"")?.strip_suffix("\")")?;
+    let module = sources.iter().find(|m| m.name == base)?;
+    for quote in ['"', '\'', '`'] {
+        if let Some(at) = module.source.find(&format!("{quote}{specifier}{quote}")) {
+            let before = &module.source[..at];
+            let line = before.matches('\n').count() + 1;
+            let col = at - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            return Some((module.name.as_str(), line, col));
+        }
+    }
+    None
+}
+
 /// Services for instances that only compile: they have no namespaces.
 struct NoServices;
 
@@ -121,10 +139,11 @@ pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<W
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.
     let mut check = runtime.instantiate(no_services(), Label::default(), None).await?;
-    check
-        .load(&worker)
-        .await
-        .map_err(anyhow::Error::from)?
-        .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?;
+    check.load(&worker).await.map_err(anyhow::Error::from)?.map_err(|e| {
+        match import_position(&e, &sources) {
+            Some((file, line, col)) => anyhow!("{}:{line}:{col}: {}: {}", root.join(file).display(), e.name, e.message),
+            None => anyhow!("{}", describe_js_error(&e, &root)),
+        }
+    })?;
     Ok(WorkerCode { worker, classes: config.sqlite_classes.clone(), namespaces })
 }
