@@ -6,7 +6,7 @@ use javy_plugin_api::javy::quickjs::{
     Array, ArrayBuffer, Ctx, Error, Exception, Function, Object, Result, TypedArray, Value,
 };
 
-use crate::bindings::facets::runtime::{kv, log, stubs, types};
+use crate::bindings::facets::runtime::{kv, log, sql, stubs, types};
 
 /// Throws `err` (a host-side error) as a JS exception with its name and message.
 pub fn throw(ctx: &Ctx<'_>, err: types::JsError) -> Error {
@@ -86,6 +86,44 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             },
         )?,
     )?;
+
+    set("sqlExec", Function::new(c.clone(), |ctx: Ctx<'js>, query: String, bindings: Array<'js>, bigint: Option<bool>| -> Result<Array<'js>> {
+        let mut params = Vec::with_capacity(bindings.len());
+        for (i, v) in bindings.iter::<Value>().enumerate() {
+            params.push(sql_param(&ctx, v?, i + 1)?);
+        }
+        let result = sql::exec(&query, &params).map_err(|e| throw(&ctx, e))?;
+        let bigint = bigint.unwrap_or(false);
+        let out = Array::new(ctx.clone())?;
+        out.set(0, result.columns)?;
+        let rows = Array::new(ctx.clone())?;
+        for (i, row) in result.rows.into_iter().enumerate() {
+            let r = Array::new(ctx.clone())?;
+            for (j, v) in row.into_iter().enumerate() {
+                r.set(j, sql_value(&ctx, v, bigint)?)?;
+            }
+            rows.set(i, r)?;
+        }
+        out.set(1, rows)?;
+        out.set(2, result.rows_read as f64)?;
+        out.set(3, result.rows_written as f64)?;
+        Ok(out)
+    })?)?;
+    set("sqlDatabaseSize", Function::new(c.clone(), |ctx: Ctx<'js>| -> Result<f64> {
+        sql::database_size().map(|n| n as f64).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("sqlDeleteAll", Function::new(c.clone(), |ctx: Ctx<'js>| -> Result<()> {
+        sql::delete_all().map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("txBegin", Function::new(c.clone(), |ctx: Ctx<'js>| -> Result<()> {
+        sql::transaction_begin().map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("txCommit", Function::new(c.clone(), |ctx: Ctx<'js>| -> Result<()> {
+        sql::transaction_commit().map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("txRollback", Function::new(c.clone(), |ctx: Ctx<'js>| -> Result<()> {
+        sql::transaction_rollback().map_err(|e| throw(&ctx, e))
+    })?)?;
 
     set("idFromName", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, name: String| -> Result<Array<'js>> {
         let id = stubs::id_from_name(&binding, &name).map_err(|e| throw(&ctx, e))?;
@@ -226,4 +264,62 @@ fn url_parts<'js>(ctx: &Ctx<'js>, u: &url::Url) -> Result<Array<'js>> {
         arr.set(i, p)?;
     }
     Ok(arr)
+}
+
+/// A JS binding → an SQL value (Cloudflare's rules: string, number, null,
+/// ArrayBuffer or view as BLOB; BigInt and boolean as INTEGER here too).
+fn sql_param<'js>(ctx: &Ctx<'js>, v: Value<'js>, index: usize) -> Result<sql::SqlValue> {
+    use javy_plugin_api::javy::quickjs::Type;
+    Ok(match v.type_of() {
+        Type::Null | Type::Undefined | Type::Uninitialized => sql::SqlValue::Null,
+        Type::Bool => sql::SqlValue::Integer(v.as_bool().unwrap_or(false) as i64),
+        Type::Int => sql::SqlValue::Integer(v.as_int().unwrap_or(0) as i64),
+        Type::Float => {
+            let f = v.as_float().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                sql::SqlValue::Integer(f as i64)
+            } else {
+                sql::SqlValue::Real(f)
+            }
+        }
+        Type::String => sql::SqlValue::Text(v.get::<String>()?),
+        Type::BigInt => {
+            let b = v.as_big_int().cloned().ok_or_else(|| Exception::throw_type(ctx, "bad BigInt"))?;
+            match b.clone().to_i64() {
+                Ok(i) => sql::SqlValue::Integer(i),
+                Err(_) => return Err(Exception::throw_range(ctx, &format!("SQL binding {index}: BigInt does not fit in a 64-bit integer"))),
+            }
+        }
+        _ => {
+            if let Some(obj) = v.as_object() {
+                if let Some(ab) = ArrayBuffer::from_object(obj.clone()) {
+                    return Ok(sql::SqlValue::Blob(ab.as_bytes().unwrap_or(&[]).to_vec()));
+                }
+                if let Ok(view) = TypedArray::<u8>::from_object(obj.clone()) {
+                    return Ok(sql::SqlValue::Blob(view.as_bytes().unwrap_or(&[]).to_vec()));
+                }
+            }
+            return Err(Exception::throw_type(
+                ctx,
+                &format!("SQL binding {index}: unsupported type (use a string, number, null, BigInt or ArrayBuffer)"),
+            ));
+        }
+    })
+}
+
+fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Value<'js>> {
+    use javy_plugin_api::javy::quickjs::{BigInt, IntoJs};
+    match v {
+        sql::SqlValue::Null => Ok(Value::new_null(ctx.clone())),
+        sql::SqlValue::Integer(i) => {
+            if bigint && (i > (1i64 << 53) || i < -(1i64 << 53)) {
+                Ok(BigInt::from_i64(ctx.clone(), i)?.into_value())
+            } else {
+                (i as f64).into_js(ctx)
+            }
+        }
+        sql::SqlValue::Real(f) => f.into_js(ctx),
+        sql::SqlValue::Text(s) => s.into_js(ctx),
+        sql::SqlValue::Blob(b) => Ok(buffer(ctx, b)?.into_value()),
+    }
 }

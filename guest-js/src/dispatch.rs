@@ -47,7 +47,7 @@ impl Guest for Engine {
                     bindings.set(i, entry)?;
                 }
                 let setup: Function = internal.get("setup")?;
-                setup.call::<_, ()>((bindings, worker.exported_classes))?;
+                setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags))?;
                 let main = crate::modules::normalize(&worker.main_module);
                 let promise = Module::import(ctx, main)?;
                 let namespace: Object = settle(ctx, promise)?;

@@ -135,6 +135,8 @@ pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<W
         modules,
         bindings,
         exported_classes: config.sqlite_classes.clone(),
+        compatibility_date: config.compatibility_date.clone(),
+        compatibility_flags: config.compatibility_flags.clone(),
     };
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.

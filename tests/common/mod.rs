@@ -94,6 +94,27 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// `text` without ANSI escape sequences (colors), so that tests can match
+/// log lines whatever the logger's styling.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An HTTP response as the tests see it.
 #[derive(Debug)]
 pub struct Reply {
@@ -161,7 +182,7 @@ impl TestHost {
             let mut reader = BufReader::new(stderr);
             let mut line = Vec::new();
             while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-                sink.lock().expect("log buffer").push_str(&String::from_utf8_lossy(&line));
+                sink.lock().expect("log buffer").push_str(&strip_ansi(&String::from_utf8_lossy(&line)));
                 line.clear();
             }
         });
@@ -174,10 +195,10 @@ impl TestHost {
             let mut ready_tx = Some(ready_tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(url) = line.trim().strip_prefix("Ready on ") {
-                    if let Some(tx) = ready_tx.take() {
-                        let _ = tx.send(url.to_string());
-                    }
+                if let Some(url) = line.trim().strip_prefix("Ready on ")
+                    && let Some(tx) = ready_tx.take()
+                {
+                    let _ = tx.send(url.to_string());
                 }
             }
         });
@@ -219,7 +240,7 @@ impl TestHost {
         }
     }
 
-    /// Everything the server wrote to stderr so far.
+    /// Everything the server wrote to stderr so far, without colors.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log buffer").clone()
     }

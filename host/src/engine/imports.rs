@@ -2,7 +2,7 @@
 //! instance's own state only: its database, its namespaces, its label.
 
 use super::HostState;
-use super::bindings::facets::runtime::{kv, log, stubs, types};
+use super::bindings::facets::runtime::{kv, log, sql, stubs, types};
 use super::bindings::{HttpRequest, HttpResponse, JsError, ObjectId};
 use crate::storage::{Database, KvListOptions};
 
@@ -77,5 +77,32 @@ impl log::Host for HostState {
             log::Level::Error => tracing::error!(target: "facets::console", %object, "{message}"),
         }
         Ok(())
+    }
+}
+
+impl sql::Host for HostState {
+    async fn exec(&mut self, query: String, bindings: Vec<sql::SqlValue>) -> Res<sql::ExecResult> {
+        let _ = (query, bindings);
+        Ok(self.database().and_then(|_| Err(JsError::new("Error", "ctx.storage.sql is not available yet"))))
+    }
+
+    async fn database_size(&mut self) -> Res<u64> {
+        Ok(self.database().and_then(|db| db.size_bytes().map_err(storage_error)))
+    }
+
+    async fn delete_all(&mut self) -> Res<()> {
+        Ok(self.database().and_then(|_| Err(JsError::new("Error", "deleteAll is not available yet"))))
+    }
+
+    async fn transaction_begin(&mut self) -> Res<()> {
+        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
+    }
+
+    async fn transaction_commit(&mut self) -> Res<()> {
+        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
+    }
+
+    async fn transaction_rollback(&mut self) -> Res<()> {
+        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
     }
 }
