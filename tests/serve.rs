@@ -204,6 +204,22 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
     assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}\nlogs:\n{}", host.logs());
 }
 
+/// A supervisor may stop the server as soon as it reports ready; the stop
+/// must be as graceful then as later. (The window, if any, is short: each
+/// round is one chance to hit it.)
+#[test]
+fn sigterm_sent_as_soon_as_ready_is_printed_still_exits_zero() {
+    let mut killed = Vec::new();
+    for round in 0..20 {
+        let mut host = TestHost::start(fixture("serve_counter"));
+        let status = host.stop();
+        if status.code() != Some(0) {
+            killed.push(format!("round {round}: {status}, logs: {:?}", host.logs()));
+        }
+    }
+    assert!(killed.is_empty(), "SIGTERM right after `Ready on` did not exit 0 in {}/20 rounds:\n{}", killed.len(), killed.join("\n"));
+}
+
 #[test]
 fn sigterm_on_an_idle_server_exits_zero_promptly() {
     let mut host = TestHost::start(fixture("serve_counter"));

@@ -123,10 +123,12 @@
   const VIEW_KINDS = [
     "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
     "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+    "Float16Array",
   ];
   const VIEW_CTORS = [
     DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
     Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+    globalThis.Float16Array,
   ];
   const CLONE_VERSION = 1;
 
@@ -261,6 +263,7 @@
     if (isView(v)) {
       const tag = taTag.call(v);
       const kind = tag === undefined ? 0 : VIEW_KINDS.indexOf(tag);
+      if (kind < 0 || !VIEW_CTORS[kind]) throw cloneError(tag);
       w.byte(T.VIEW);
       w.byte(kind);
       writeValue(w, v.buffer, seen);
