@@ -42,7 +42,7 @@ fn main() -> anyhow::Result<()> {
         let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/fixtures/trivial");
         let config = facets::config::load(&project)?;
         let code = facets::worker::load_project(&runtime, &config).await?;
-        let services = facets::worker::no_services();
+        let services = facets::worker::no_services(&runtime);
         let id = ObjectId { hex: "0".repeat(64), name: Some("bench".into()) };
         let req = request();
 

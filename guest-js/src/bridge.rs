@@ -6,7 +6,7 @@ use javy_plugin_api::javy::quickjs::{
     Array, ArrayBuffer, Ctx, Error, Exception, Function, Object, Result, TypedArray, Value,
 };
 
-use crate::bindings::facets::runtime::{kv, log, sql, stubs, types};
+use crate::bindings::facets::runtime::{facets, kv, loader, log, sql, stubs, types};
 
 /// Throws `err` (a host-side error) as a JS exception with its name and message.
 pub fn throw(ctx: &Ctx<'_>, err: types::JsError) -> Error {
@@ -137,37 +137,74 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let id = stubs::id_from_string(&binding, &hex).map_err(|e| throw(&ctx, e))?;
         id_pair(&ctx, id)
     })?)?;
-    set(
-        "stubFetch",
-        Function::new(
-            c.clone(),
-            |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
-                let headers: Vec<Vec<String>> = req.get("headers")?;
-                let body: Option<TypedArray<'js, u8>> = req.get("body")?;
-                let request = types::HttpRequest {
-                    method: req.get("method")?,
-                    url: req.get("url")?,
-                    headers: headers
-                        .into_iter()
-                        .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
-                        .collect(),
-                    body: body.as_ref().map(|b| bytes_of(b).to_vec()),
-                };
-                let id = types::ObjectId { hex, name };
-                let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
-                let out = Array::new(ctx.clone())?;
-                out.set(0, res.status)?;
-                out.set(1, res.status_text)?;
-                let headers = Array::new(ctx.clone())?;
-                for (i, (k, v)) in res.headers.into_iter().enumerate() {
-                    headers.set(i, pair(&ctx, k, v)?)?;
+    set("stubFetch", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
+        let request = to_request(&req)?;
+        let id = types::ObjectId { hex, name };
+        let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
+        response_array(&ctx, res)
+    })?)?;
+    set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+        let id = types::ObjectId { hex, name };
+        let out = stubs::call(&binding, &id, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
+        buffer(&ctx, out)
+    })?)?;
+    set("loaderHas", Function::new(c.clone(), |binding: String, id: String| -> bool { loader::has(&binding, &id) })?)?;
+    set("loaderLoad", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, id: Option<String>, code: Object<'js>| -> Result<String> {
+        let modules: Vec<Vec<Value<'js>>> = code.get("modules")?;
+        let mut list = Vec::with_capacity(modules.len());
+        for m in modules {
+            let name: String = m.first().cloned().map(|v| v.get()).transpose()?.unwrap_or_default();
+            let kind: String = m.get(1).cloned().map(|v| v.get()).transpose()?.unwrap_or_default();
+            let value = m.get(2).cloned().unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let content = match kind.as_str() {
+                "js" => types::ModuleContent::JsSource(value.get()?),
+                "text" => types::ModuleContent::Text(value.get()?),
+                "json" => types::ModuleContent::Json(value.get()?),
+                "data" => {
+                    let v: TypedArray<'js, u8> = value.get()?;
+                    types::ModuleContent::Data(bytes_of(&v).to_vec())
                 }
-                out.set(2, headers)?;
-                out.set(3, buffer(&ctx, res.body)?)?;
-                Ok(out)
-            },
-        )?,
-    )?;
+                other => return Err(Exception::throw_type(&ctx, &format!("module \"{name}\": unsupported module type \"{other}\""))),
+            };
+            list.push(types::Module { name, content });
+        }
+        let env: Option<TypedArray<'js, u8>> = code.get("env")?;
+        let worker = loader::WorkerCode {
+            compatibility_date: code.get("compatibilityDate")?,
+            compatibility_flags: code.get("compatibilityFlags")?,
+            main_module: code.get("mainModule")?,
+            modules: list,
+            env: env.as_ref().map(|e| bytes_of(e).to_vec()),
+            block_outbound: code.get("blockOutbound")?,
+        };
+        loader::load(&binding, id.as_deref(), &worker).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("loaderFetch", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
+        let request = to_request(&req)?;
+        let res = loader::fetch(&key, entrypoint.as_deref(), &request).map_err(|e| throw(&ctx, e))?;
+        response_array(&ctx, res)
+    })?)?;
+    set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+        let out = loader::call(&key, entrypoint.as_deref(), &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
+        buffer(&ctx, out)
+    })?)?;
+    set("facetRunning", Function::new(c.clone(), |name: String| -> Option<u32> { facets::running(&name) })?)?;
+    set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String| -> Result<u32> {
+        facets::start(&name, &key, &class_name).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("facetFetch", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, req: Object<'js>| -> Result<Array<'js>> {
+        let request = to_request(&req)?;
+        let res = facets::fetch(&name, generation, &request).map_err(|e| throw(&ctx, e))?;
+        response_array(&ctx, res)
+    })?)?;
+    set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+        let out = facets::call(&name, generation, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
+        buffer(&ctx, out)
+    })?)?;
+    set("facetAbort", Function::new(c.clone(), |name: String, reason: String| facets::abort(&name, &reason))?)?;
+    set("facetDelete", Function::new(c.clone(), |ctx: Ctx<'js>, name: String| -> Result<()> {
+        facets::delete(&name).map_err(|e| throw(&ctx, e))
+    })?)?;
 
     set("log", Function::new(c.clone(), |level: u32, message: String| {
         let level = match level {
@@ -180,6 +217,13 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         log::write(level, &message);
     })?)?;
 
+    set("randomBytes", Function::new(c.clone(), |ctx: Ctx<'js>, n: u32| -> Result<ArrayBuffer<'js>> {
+        // Fresh from the host (WASI random) on every call: nothing is baked
+        // into the pre-initialized snapshot.
+        let mut buf = vec![0u8; n.min(65_536) as usize];
+        getrandom::fill(&mut buf).map_err(|e| Exception::throw_internal(&ctx, &format!("no randomness: {e}")))?;
+        buffer(&ctx, buf)
+    })?)?;
     set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<ArrayBuffer<'js>> {
         buffer(&ctx, s.into_bytes())
     })?)?;
@@ -322,4 +366,31 @@ fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Valu
         sql::SqlValue::Text(s) => s.into_js(ctx),
         sql::SqlValue::Blob(b) => Ok(buffer(ctx, b)?.into_value()),
     }
+}
+
+fn to_request<'js>(req: &Object<'js>) -> Result<types::HttpRequest> {
+    let headers: Vec<Vec<String>> = req.get("headers")?;
+    let body: Option<TypedArray<'js, u8>> = req.get("body")?;
+    Ok(types::HttpRequest {
+        method: req.get("method")?,
+        url: req.get("url")?,
+        headers: headers
+            .into_iter()
+            .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
+            .collect(),
+        body: body.as_ref().map(|b| bytes_of(b).to_vec()),
+    })
+}
+
+fn response_array<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array<'js>> {
+    let out = Array::new(ctx.clone())?;
+    out.set(0, res.status)?;
+    out.set(1, res.status_text)?;
+    let headers = Array::new(ctx.clone())?;
+    for (i, (k, v)) in res.headers.into_iter().enumerate() {
+        headers.set(i, pair(ctx, k, v)?)?;
+    }
+    out.set(2, headers)?;
+    out.set(3, buffer(ctx, res.body)?)?;
+    Ok(out)
 }

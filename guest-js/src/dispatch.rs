@@ -43,11 +43,18 @@ impl Guest for Engine {
                             entry.set(1, "durable-object-namespace")?;
                             entry.set(2, class)?;
                         }
+                        BindingValue::WorkerLoader => {
+                            entry.set(1, "worker-loader")?;
+                        }
                     }
                     bindings.set(i, entry)?;
                 }
                 let setup: Function = internal.get("setup")?;
-                setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags))?;
+                let env: Value = match worker.env {
+                    Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
+                    None => Value::new_undefined(ctx.clone()),
+                };
+                setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags, env, worker.block_outbound))?;
                 let main = crate::modules::normalize(&worker.main_module);
                 let promise = Module::import(ctx, main)?;
                 let namespace: Object = settle(ctx, promise)?;
@@ -67,14 +74,25 @@ impl Guest for Engine {
         })
     }
 
+    fn call(entry: Entry, method: String, args: Vec<u8>) -> std::result::Result<Vec<u8>, JsError> {
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<Vec<u8>> {
+                let call: Function = internal.get("call")?;
+                let (kind, export) = entry_parts(entry);
+                let args = TypedArray::<u8>::new(ctx.clone(), args)?;
+                let promise: Promise = call.call((kind, export, method, args))?;
+                let out: TypedArray<u8> = settle(ctx, promise)?;
+                Ok(out.as_bytes().unwrap_or(&[]).to_vec())
+            };
+            run().map_err(|e| js_error(ctx, e))
+        })
+    }
+
     fn fetch(entry: Entry, request: HttpRequest) -> std::result::Result<HttpResponse, JsError> {
         crate::with_internal(|ctx, internal| {
             let run = || -> Result<HttpResponse> {
                 let fetch: Function = internal.get("fetch")?;
-                let kind = match entry {
-                    Entry::DefaultExport => 0,
-                    Entry::DurableObject => 1,
-                };
+                let (kind, export) = entry_parts(entry);
                 let headers = Array::new(ctx.clone())?;
                 for (i, (k, v)) in request.headers.into_iter().enumerate() {
                     let pair = Array::new(ctx.clone())?;
@@ -86,7 +104,7 @@ impl Guest for Engine {
                     Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
                     None => Value::new_undefined(ctx.clone()),
                 };
-                let promise: Promise = fetch.call((kind, request.method, request.url, headers, body))?;
+                let promise: Promise = fetch.call((kind, export, request.method, request.url, headers, body))?;
                 let parts: Array = settle(ctx, promise)?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
@@ -104,6 +122,14 @@ impl Guest for Engine {
             };
             run().map_err(|e| js_error(ctx, e))
         })
+    }
+}
+
+fn entry_parts(entry: Entry) -> (u32, Option<String>) {
+    match entry {
+        Entry::DefaultExport => (0, None),
+        Entry::DurableObject => (1, None),
+        Entry::Named(name) => (2, Some(name)),
     }
 }
 

@@ -11,7 +11,7 @@ use javy_plugin_api::javy::quickjs::loader::{ImportAttributes, Loader as QLoader
 use javy_plugin_api::javy::quickjs::module::Declared;
 use javy_plugin_api::javy::quickjs::{Ctx, Error, Exception, Module, Result};
 
-use crate::bindings::exports::facets::runtime::dispatch::ModuleContent;
+use crate::bindings::facets::runtime::types::ModuleContent;
 
 thread_local! {
     static MODULES: RefCell<HashMap<String, ModuleContent>> = RefCell::new(HashMap::new());
@@ -25,7 +25,7 @@ thread_local! {
 const BUILTIN: &[&str] = &["cloudflare:workers"];
 
 /// Replaces the module set (one worker per instance).
-pub fn set_modules(modules: Vec<crate::bindings::exports::facets::runtime::dispatch::Module>) {
+pub fn set_modules(modules: Vec<crate::bindings::facets::runtime::types::Module>) {
     MODULES.with(|m| {
         let mut m = m.borrow_mut();
         m.clear();

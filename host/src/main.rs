@@ -42,6 +42,9 @@ enum Command {
         /// `normal`: it survives a crash of facets, not of the machine.
         #[arg(long, default_value = "full")]
         durability: DurabilityArg,
+        /// Largest database of one object, in bytes; a write beyond it fails with SQLITE_FULL.
+        #[arg(long, default_value_t = 10 << 30)]
+        max_database_bytes: u64,
         /// Seconds an object may stay idle before it is evicted from memory.
         #[arg(long, default_value_t = 30)]
         idle_timeout: u64,
@@ -94,12 +97,12 @@ fn init_logging(json: bool) {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { project, ip, port, data_dir, cache_dir, durability, idle_timeout } => {
+        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, idle_timeout } => {
             let durability = match durability {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Normal => Durability::Normal,
             };
-            let mut options = ServeOptions { ip, port, data_dir, durability, ..ServeOptions::default() };
+            let mut options = ServeOptions { ip, port, data_dir, durability, max_database_bytes, ..ServeOptions::default() };
             options.idle_timeout = std::time::Duration::from_secs(idle_timeout.max(1));
             if let Some(dir) = cache_dir {
                 options.runtime.cache_dir = dir;

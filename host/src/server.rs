@@ -21,7 +21,7 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     pub runtime: RuntimeOptions,
     pub durability: Durability,
-    /// Largest database of one object. Default 1 GiB.
+    /// Largest database of one object. Default 10 GiB (Cloudflare's limit per object).
     pub max_database_bytes: u64,
     pub idle_timeout: Duration,
 }
@@ -34,7 +34,7 @@ impl Default for ServeOptions {
             data_dir: None,
             runtime: RuntimeOptions::default(),
             durability: Durability::Full,
-            max_database_bytes: 1 << 30,
+            max_database_bytes: 10 << 30,
             idle_timeout: Duration::from_secs(30),
         }
     }

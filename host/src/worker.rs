@@ -59,7 +59,7 @@ fn import_position<'a>(err: &JsError, sources: &'a [crate::config::ModuleSource]
 }
 
 /// Services for instances that only compile: they have no namespaces.
-struct NoServices;
+struct NoServices(Arc<Runtime>);
 
 impl Services for NoServices {
     fn id_from_name(&self, binding: &str, _: &str) -> Result<crate::engine::ObjectId, JsError> {
@@ -80,15 +80,127 @@ impl Services for NoServices {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<crate::engine::HttpResponse, JsError>> + Send + 'static>> {
         Box::pin(async move { Err(JsError::new("Error", format!("no binding named {binding}"))) })
     }
+    fn call(
+        &self,
+        _: Arc<Vec<String>>,
+        binding: String,
+        _: crate::engine::ObjectId,
+        _: String,
+        _: Vec<u8>,
+    ) -> crate::engine::BoxFuture<Result<Vec<u8>, JsError>> {
+        Box::pin(async move { Err(JsError::new("Error", format!("no binding named {binding}"))) })
+    }
+    fn loader_has(&self, _: &str) -> bool {
+        false
+    }
+    fn loader_load(
+        &self,
+        _: Option<String>,
+        _: crate::engine::WorkerCode,
+    ) -> crate::engine::BoxFuture<Result<String, JsError>> {
+        Box::pin(async { Err(JsError::new("Error", "no Worker Loader here")) })
+    }
+    fn loaded(&self, _: &str) -> Option<Arc<Worker>> {
+        None
+    }
+    fn runtime(&self) -> Arc<Runtime> {
+        self.0.clone()
+    }
+    fn storage_options(&self) -> crate::storage::StorageOptions {
+        crate::storage::StorageOptions::default()
+    }
 }
 
-pub fn no_services() -> Arc<dyn Services> {
-    Arc::new(NoServices)
+/// Services for instances that need no host services (compiling, benchmarks).
+pub fn no_services(runtime: &Arc<Runtime>) -> Arc<dyn Services> {
+    Arc::new(NoServices(runtime.clone()))
+}
+
+/// Compiles code handed to a Worker Loader: JS modules become bytecode;
+/// errors name the module, line and column.
+pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerCode) -> Result<Worker, JsError> {
+    let total: usize = code
+        .modules
+        .iter()
+        .map(|m| match &m.content {
+            ModuleContent::JsSource(s) | ModuleContent::Text(s) | ModuleContent::Json(s) => s.len(),
+            ModuleContent::Data(d) | ModuleContent::JsBytecode(d) => d.len(),
+        })
+        .sum();
+    if code.modules.len() > MAX_LOADED_MODULES || total > MAX_LOADED_CODE_BYTES {
+        return Err(JsError::new(
+            "RangeError",
+            format!(
+                "loaded code is too large: {} modules, {total} bytes (at most {MAX_LOADED_MODULES} modules and {MAX_LOADED_CODE_BYTES} bytes)",
+                code.modules.len()
+            ),
+        ));
+    }
+    let mut instance = runtime
+        .instantiate(no_services(runtime), Label::default(), None)
+        .await
+        .map_err(|e| JsError::new("Error", format!("could not start the compiler: {e:#}")))?;
+    let mut modules = Vec::with_capacity(code.modules.len());
+    for m in code.modules {
+        let name = normalize_module_name(&m.name);
+        let content = match m.content {
+            ModuleContent::JsSource(src) => {
+                let compiled = instance
+                    .compile(&name, &src)
+                    .await
+                    .map_err(|t| JsError::new("Error", format!("compiling {name} failed: {t}")))?;
+                match compiled {
+                    Ok(bytecode) => ModuleContent::JsBytecode(bytecode),
+                    Err(e) => {
+                        let described = describe_js_error(&e, Path::new(""));
+                        let message = described.strip_suffix(&format!(": {}: {}", e.name, e.message)).map_or_else(
+                            || format!("{name}: {}", e.message),
+                            |position| format!("{position}: {}", e.message),
+                        );
+                        return Err(JsError { name: e.name, message, stack: None });
+                    }
+                }
+            }
+            ModuleContent::JsBytecode(_) => {
+                return Err(JsError::new("TypeError", format!("module {name}: bytecode cannot be loaded directly")));
+            }
+            other => other,
+        };
+        modules.push(Module { name, content });
+    }
+    Ok(Worker {
+        main_module: normalize_module_name(&code.main_module),
+        modules,
+        bindings: Vec::new(),
+        exported_classes: Vec::new(),
+        compatibility_date: code.compatibility_date,
+        compatibility_flags: code.compatibility_flags,
+        env: code.env,
+        block_outbound: code.block_outbound,
+    })
+}
+
+/// Caps on code handed to a Worker Loader.
+pub const MAX_LOADED_MODULES: usize = 1_000;
+pub const MAX_LOADED_CODE_BYTES: usize = 32 << 20;
+
+fn normalize_module_name(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// Compiles one source file to bytecode; an error reads `file:line:col: SyntaxError: ...`.
-pub async fn compile_source(runtime: &Runtime, name: &str, source: &str, root: &Path) -> Result<Vec<u8>> {
-    let mut instance = runtime.instantiate(no_services(), Label::default(), None).await?;
+pub async fn compile_source(runtime: &Arc<Runtime>, name: &str, source: &str, root: &Path) -> Result<Vec<u8>> {
+    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
     match instance.compile(name, source).await.map_err(anyhow::Error::from)? {
         Ok(bytecode) => Ok(bytecode),
         Err(e) => Err(anyhow!("{}", describe_js_error(&e, root))),
@@ -97,10 +209,10 @@ pub async fn compile_source(runtime: &Runtime, name: &str, source: &str, root: &
 
 /// Compiles every module of the project and checks that the main module
 /// loads (imports resolve, top-level code runs).
-pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<WorkerCode> {
+pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<WorkerCode> {
     let sources = crate::config::collect_modules(config)?;
     let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut instance = runtime.instantiate(no_services(), Label::default(), None).await?;
+    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
     let mut modules = Vec::with_capacity(sources.len());
     for m in &sources {
         let bytecode = instance
@@ -127,6 +239,9 @@ pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<W
         });
         namespaces.insert(b.name.clone(), b.class_name.clone());
     }
+    for name in &config.worker_loaders {
+        bindings.push(crate::engine::bindings::Binding { name: name.clone(), value: BindingValue::WorkerLoader });
+    }
     for class in &config.sqlite_classes {
         namespaces.insert(format!("export:{class}"), class.clone());
     }
@@ -137,10 +252,12 @@ pub async fn load_project(runtime: &Runtime, config: &ProjectConfig) -> Result<W
         exported_classes: config.sqlite_classes.clone(),
         compatibility_date: config.compatibility_date.clone(),
         compatibility_flags: config.compatibility_flags.clone(),
+        env: None,
+        block_outbound: false,
     };
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.
-    let mut check = runtime.instantiate(no_services(), Label::default(), None).await?;
+    let mut check = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
     check.load(&worker).await.map_err(anyhow::Error::from)?.map_err(|e| {
         match import_position(&e, &sources) {
             Some((file, line, col)) => anyhow!("{}:{line}:{col}: {}: {}", root.join(file).display(), e.name, e.message),

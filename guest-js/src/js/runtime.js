@@ -1025,6 +1025,38 @@
   // ---------------------------------------------------------------------------
   // Durable Objects: ids, namespaces, stubs, state, storage.
 
+  // --- RPC ------------------------------------------------------------------
+
+  const NOT_RPC = new Set(["constructor", "then", "catch", "finally", "toJSON", "valueOf", "toString"]);
+
+  function decode(buffer) {
+    return deserialize(new Uint8Array(buffer));
+  }
+
+  // A stub: `base`'s own members, and every other property is an RPC method.
+  function rpcStub(base, invoke) {
+    return new Proxy(base, {
+      get(target, prop) {
+        if (typeof prop === "symbol" || prop in target) {
+          const v = Reflect.get(target, prop, target);
+          return typeof v === "function" ? v.bind(target) : v;
+        }
+        if (NOT_RPC.has(prop)) return undefined;
+        return (...args) => invoke(prop, args);
+      },
+    });
+  }
+
+  function requestObject(input, init) {
+    const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+    const body = req._peek() ? req._take() : undefined;
+    return { method: req.method, url: req.url, headers: headerPairs(req.headers), body };
+  }
+
+  function fromResponseArray(r) {
+    return makeResponse(r[0], r[1], r[2], r[3]);
+  }
+
   class DurableObjectId {
     #hex;
     #name;
@@ -1060,10 +1092,10 @@
       return this.#id.name;
     }
     async fetch(input, init) {
-      const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-      const body = req._peek() ? req._take() : undefined;
-      const r = host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, { method: req.method, url: req.url, headers: headerPairs(req.headers), body });
-      return makeResponse(r[0], r[1], r[2], r[3]);
+      return fromResponseArray(host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, requestObject(input, init)));
+    }
+    _call(method, args) {
+      return decode(host.stubCall(this.#binding, this.#id.toString(), this.#id.name, method, serialize(args)));
     }
   }
 
@@ -1092,7 +1124,8 @@
     }
     get(id, _options) {
       if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId (from idFromName, newUniqueId or idFromString)");
-      return new DurableObjectStub(this.#binding, id);
+      const stub = new DurableObjectStub(this.#binding, id);
+      return rpcStub(stub, async (method, args) => stub._call(method, args));
     }
     getByName(name, options) {
       return this.get(this.idFromName(name), options);
@@ -1353,12 +1386,150 @@
     }
   }
 
+  // --- Worker Loader (Dynamic Workers) -----------------------------------------
+
+  function normalizeWorkerCode(code) {
+    if (!code || typeof code !== "object") throw new TypeError("the Worker Loader callback must return a WorkerCode object");
+    if (typeof code.compatibilityDate !== "string") {
+      throw new TypeError('WorkerCode.compatibilityDate is required (e.g. "2026-04-01")');
+    }
+    const src = code.modules;
+    if (!src || typeof src !== "object") throw new TypeError("WorkerCode.modules is required: { name: source, ... }");
+    const modules = [];
+    for (const name of O.keys(src)) {
+      const m = src[name];
+      if (typeof m === "string") modules.push([name, "js", m]);
+      else if (m && typeof m.js === "string") modules.push([name, "js", m.js]);
+      else if (m && typeof m.text === "string") modules.push([name, "text", m.text]);
+      else if (m && m.data !== undefined) modules.push([name, "data", toBytes(m.data)]);
+      else if (m && m.json !== undefined) modules.push([name, "json", JSONstringify(m.json)]);
+      else if (m && m.cjs !== undefined) throw new TypeError(`module "${name}": CommonJS modules are not supported`);
+      else throw new TypeError(`module "${name}": expected a string or one of { js, text, data, json }`);
+    }
+    if (modules.length === 0) throw new TypeError("WorkerCode.modules is empty");
+    const mainModule = code.mainModule === undefined ? modules[0][0] : String(code.mainModule);
+    if (!modules.some((m) => m[0] === mainModule)) throw new TypeError(`WorkerCode.mainModule "${mainModule}" is not one of the modules`);
+    const outbound = code.globalOutbound;
+    if (outbound !== undefined && outbound !== null) {
+      throw new TypeError("WorkerCode.globalOutbound: only null (block all) or omitted (inherit) are supported");
+    }
+    return {
+      compatibilityDate: code.compatibilityDate,
+      compatibilityFlags: (code.compatibilityFlags || []).map(String),
+      mainModule,
+      modules,
+      env: code.env === undefined ? undefined : serialize(code.env),
+      blockOutbound: outbound === null || blockOutbound,
+    };
+  }
+
+  class WorkerStub {
+    #binding;
+    #id;
+    #getCode;
+    #key = null;
+    constructor(binding, id, getCode) {
+      this.#binding = binding;
+      this.#id = id;
+      this.#getCode = getCode;
+    }
+    async _key() {
+      if (this.#id !== null) {
+        if (host.loaderHas(this.#binding, this.#id)) return this.#id;
+      } else if (this.#key !== null) {
+        return this.#key;
+      }
+      const code = normalizeWorkerCode(await this.#getCode());
+      this.#key = host.loaderLoad(this.#binding, this.#id === null ? undefined : this.#id, code);
+      return this.#key;
+    }
+    getEntrypoint(name, _options) {
+      const entry = name === undefined || name === null ? undefined : String(name);
+      const self = this;
+      const base = {
+        async fetch(input, init) {
+          const req = requestObject(input, init);
+          return fromResponseArray(host.loaderFetch(await self._key(), entry, req));
+        },
+      };
+      return rpcStub(base, async (method, args) => decode(host.loaderCall(await self._key(), entry, method, serialize(args))));
+    }
+    getDurableObjectClass(name, _options) {
+      return new DurableObjectClass(this, name === undefined || name === null ? "default" : String(name));
+    }
+  }
+
+  class DurableObjectClass {
+    constructor(worker, name) {
+      O.defineProperty(this, "_worker", { value: worker });
+      O.defineProperty(this, "_name", { value: name });
+    }
+    get [Symbol.toStringTag]() {
+      return "DurableObjectClass";
+    }
+  }
+
+  class WorkerLoader {
+    #binding;
+    constructor(binding) {
+      this.#binding = binding;
+    }
+    get(id, getCode) {
+      if (typeof getCode !== "function") throw new TypeError("LOADER.get(id, callback): the callback must be a function returning WorkerCode");
+      return new WorkerStub(this.#binding, String(id), getCode);
+    }
+    load(code) {
+      return new WorkerStub(this.#binding, null, () => code);
+    }
+  }
+
+  const MAX_FACET_NAME = 256;
+
+  class Facets {
+    get(name, getStartupOptions) {
+      name = String(name);
+      if (name.length === 0 || name.length > MAX_FACET_NAME) {
+        throw new RangeError(`facet names must be 1 to ${MAX_FACET_NAME} characters long`);
+      }
+      if (typeof getStartupOptions !== "function") throw new TypeError("facets.get(name, callback): the callback must be a function");
+      let generation = host.facetRunning(name) ?? null;
+      const ensure = async () => {
+        if (generation !== null) return generation;
+        const options = await getStartupOptions();
+        const cls = options && options.class;
+        if (!(cls instanceof DurableObjectClass)) {
+          throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
+        }
+        const key = await cls._worker._key();
+        generation = host.facetStart(name, key, cls._name);
+        return generation;
+      };
+      const base = {
+        async fetch(input, init) {
+          const req = requestObject(input, init);
+          return fromResponseArray(host.facetFetch(name, await ensure(), req));
+        },
+      };
+      return rpcStub(base, async (method, args) => decode(host.facetCall(name, await ensure(), method, serialize(args))));
+    }
+    abort(name, reason) {
+      host.facetAbort(String(name), reason === undefined ? "the facet was aborted" : reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));
+    }
+    delete(name) {
+      host.facetDelete(String(name));
+    }
+  }
+
   class DurableObjectState {
     #id;
     #storage = new DurableObjectStorage();
     #waitUntil = [];
+    #facets = new Facets();
     constructor(id) {
       this.#id = id;
+    }
+    get facets() {
+      return this.#facets;
     }
     get id() {
       return this.#id;
@@ -1409,7 +1580,43 @@
   // ---------------------------------------------------------------------------
   // Globals
 
+  // --- crypto (randomness; crypto.subtle comes with the web platform work) ----
+
+  const crypto = {
+    getRandomValues(array) {
+      if (!isView(array) || array instanceof Float32Array || array instanceof Float64Array || array instanceof DataView) {
+        throw makeError("TypeMismatchError", "getRandomValues: expected an integer typed array");
+      }
+      if (array.byteLength > 65536) {
+        throw makeError("QuotaExceededError", `getRandomValues: the array's byte length (${array.byteLength}) exceeds 65536`);
+      }
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(new Uint8Array(host.randomBytes(array.byteLength)));
+      return array;
+    },
+    randomUUID() {
+      const b = new Uint8Array(host.randomBytes(16));
+      b[6] = (b[6] & 0x0f) | 0x40;
+      b[8] = (b[8] & 0x3f) | 0x80;
+      let h = "";
+      for (let i = 0; i < 16; i++) {
+        h += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+        if (i === 3 || i === 5 || i === 7 || i === 9) h += "-";
+      }
+      return h;
+    },
+  };
+
+  async function fetch(input, init) {
+    void requestObject(input, init);
+    if (blockOutbound) {
+      throw new Error("fetch() is blocked: this worker was loaded with globalOutbound: null, so it has no network access");
+    }
+    throw new Error("fetch(): outbound requests are not supported by facets yet");
+  }
+
   const globals = {
+    crypto,
+    fetch,
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, structuredClone,
   };
   for (const [k, v] of O.entries(globals)) {
@@ -1424,6 +1631,30 @@
   const exportsObject = {};
   let worker = null;
   let object = null;
+  let blockOutbound = false;
+
+  // The target of an event sent to an entrypoint (kind 0: default export, 2: named).
+  function entrypoint(kind, name) {
+    const label = kind === 0 ? "default" : name;
+    const exp = kind === 0 ? worker.default : worker[name];
+    if (exp === undefined || exp === null) throw new TypeError(`the worker has no export named "${label}"`);
+    if (typeof exp === "function" && exp.prototype instanceof WorkerEntrypoint) {
+      return { instance: new exp(new ExecutionContext(), env), plain: false };
+    }
+    if (typeof exp === "function" && exp.prototype instanceof DurableObject) {
+      throw new TypeError(`export "${label}" is a Durable Object class, not an entrypoint`);
+    }
+    return { instance: exp, plain: true };
+  }
+
+  function rpcMethod(target, method, what) {
+    if (NOT_RPC.has(method) || method.startsWith("__")) throw new TypeError(`${what}: "${method}" cannot be called over RPC`);
+    const f = target[method];
+    if (typeof f !== "function" || f === O.prototype[method]) {
+      throw new TypeError(`${what} does not have a method named "${method}"`);
+    }
+    return f;
+  }
 
   function checkResponse(res, where) {
     if (!(res instanceof Response)) {
@@ -1444,11 +1675,14 @@
     env,
     serialize,
     deserialize,
-    setup(bindings, exported, compatibilityFlags) {
+    setup(bindings, exported, compatibilityFlags, envBytes, noOutbound) {
       int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
+      blockOutbound = !!noOutbound;
+      if (envBytes !== undefined) O.assign(env, deserialize(envBytes));
       for (const [name, kind, value] of bindings) {
         if (kind === "json") env[name] = JSONparse(value);
         else if (kind === "durable-object-namespace") env[name] = new DurableObjectNamespace(name);
+        else if (kind === "worker-loader") env[name] = new WorkerLoader(name);
       }
       for (const cls of exported) exportsObject[cls] = new DurableObjectNamespace("export:" + cls);
     },
@@ -1462,29 +1696,42 @@
       }
       object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
     },
-    async fetch(kind, method, url, headers, body) {
+    async fetch(kind, exportName, method, url, headers, body) {
       const request = new Request(url, { method, headers, body: body === undefined || method === "GET" || method === "HEAD" ? null : body });
       let res;
-      if (kind === 0) {
-        const handler = worker.default;
-        if (typeof handler === "function" && handler.prototype instanceof WorkerEntrypoint) {
-          const instance = new handler(new ExecutionContext(), env);
-          if (typeof instance.fetch !== "function") throw new TypeError("the default export has no fetch() method");
-          res = await instance.fetch(request);
-        } else if (handler && typeof handler.fetch === "function") {
-          res = await handler.fetch(request, env, new ExecutionContext());
-        } else {
-          throw new TypeError("the main module's default export has no fetch() handler");
-        }
-        checkResponse(res, "fetch handler");
-      } else {
+      if (kind === 1) {
         if (!object) throw new Error("no Durable Object is running in this instance");
         if (typeof object.fetch !== "function") {
           throw new TypeError(`Durable Object class ${object.constructor.name} has no fetch() method`);
         }
         res = checkResponse(await object.fetch(request), `${object.constructor.name}.fetch()`);
+      } else {
+        const { instance, plain } = entrypoint(kind, exportName);
+        if (!instance || typeof instance.fetch !== "function") {
+          throw new TypeError(`the entrypoint "${kind === 0 ? "default" : exportName}" has no fetch() handler`);
+        }
+        res = plain ? await instance.fetch(request, env, new ExecutionContext()) : await instance.fetch(request);
+        checkResponse(res, "fetch handler");
       }
       return responseParts(res);
+    },
+    async call(kind, exportName, method, argsBytes) {
+      const args = deserialize(argsBytes);
+      let target;
+      let what;
+      if (kind === 1) {
+        if (!object) throw new Error("no Durable Object is running in this instance");
+        target = object;
+        what = `Durable Object ${object.constructor.name}`;
+      } else {
+        const { instance, plain } = entrypoint(kind, exportName);
+        if (plain) throw new TypeError(`export "${kind === 0 ? "default" : exportName}" is not a WorkerEntrypoint class, so it has no RPC methods`);
+        target = instance;
+        what = `entrypoint ${instance.constructor.name}`;
+      }
+      const f = rpcMethod(target, method, what);
+      const result = await f.apply(target, args);
+      return serialize(result);
     },
   };
 });

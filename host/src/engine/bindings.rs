@@ -7,7 +7,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::facets::runtime::dispatch::{Binding, BindingValue, Entry, Module, ModuleContent, Worker};
+pub use exports::facets::runtime::dispatch::{Binding, BindingValue, Entry, Worker};
+pub use facets::runtime::loader::WorkerCode;
+pub use facets::runtime::types::{Module, ModuleContent};
 pub use facets::runtime::log::Level;
 pub use facets::runtime::types::{HttpRequest, HttpResponse, JsError, ObjectId};
 

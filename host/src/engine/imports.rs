@@ -1,8 +1,10 @@
 //! The host side of the engine's imports. Every call acts on the calling
 //! instance's own state only: its database, its namespaces, its label.
 
-use super::HostState;
-use super::bindings::facets::runtime::{kv, log, sql, stubs, types};
+use super::{Entry, FacetSlot, HostState, Label, MAX_FACET_DEPTH};
+use std::sync::Arc;
+
+use super::bindings::facets::runtime::{facets, kv, loader, log, sql, stubs, types};
 use super::bindings::{HttpRequest, HttpResponse, JsError, ObjectId};
 use crate::storage::{Database, KvListOptions};
 
@@ -65,6 +67,226 @@ impl stubs::Host for HostState {
         let fut = self.services.fetch(self.chain.clone(), binding, id, request);
         Ok(fut.await)
     }
+
+    async fn call(&mut self, binding: String, id: ObjectId, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
+        let fut = self.services.call(self.chain.clone(), binding, id, method, args);
+        Ok(fut.await)
+    }
+}
+
+impl HostState {
+    fn check_loader(&self, binding: &str) -> Result<(), JsError> {
+        if self.loaders.iter().any(|b| b == binding) {
+            Ok(())
+        } else {
+            Err(JsError::new("TypeError", format!("no Worker Loader is bound as {binding}")))
+        }
+    }
+
+    /// A fresh instance running loaded code `key` (stateless entrypoints).
+    async fn entrypoint_instance(&mut self, key: &str) -> Result<super::Instance, JsError> {
+        let worker = self.services.loaded(key).ok_or_else(|| {
+            JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
+        })?;
+        let label = Label { namespace: self.label.namespace.clone(), object: format!("{}/worker:{key}", self.label.object) };
+        let mut instance = self
+            .services
+            .runtime()
+            .instantiate(self.services.clone(), label, None)
+            .await
+            .map_err(|e| JsError::new("Error", format!("could not start the loaded worker: {e:#}")))?;
+        instance.state_mut().chain = self.chain.clone();
+        match instance.load(&worker).await {
+            Ok(Ok(())) => Ok(instance),
+            Ok(Err(e)) => Err(e),
+            Err(trap) => Err(JsError::new("Error", format!("the loaded worker failed while loading: {trap}"))),
+        }
+    }
+}
+
+fn entry_of(entrypoint: Option<String>) -> Entry {
+    match entrypoint {
+        None => Entry::DefaultExport,
+        Some(name) if name == "default" => Entry::DefaultExport,
+        Some(name) => Entry::Named(name),
+    }
+}
+
+fn trap_error(what: &str, trap: wasmtime::Error) -> JsError {
+    JsError::new("Error", format!("{what} failed: {trap}"))
+}
+
+impl loader::Host for HostState {
+    async fn has(&mut self, binding: String, id: String) -> wasmtime::Result<bool> {
+        Ok(self.check_loader(&binding).is_ok() && self.services.loader_has(&id))
+    }
+
+    async fn load(&mut self, binding: String, id: Option<String>, code: loader::WorkerCode) -> Res<String> {
+        if let Err(e) = self.check_loader(&binding) {
+            return Ok(Err(e));
+        }
+        Ok(self.services.loader_load(id, code).await)
+    }
+
+    async fn fetch(&mut self, key: String, entrypoint: Option<String>, request: HttpRequest) -> Res<HttpResponse> {
+        let mut instance = match self.entrypoint_instance(&key).await {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(instance.fetch(entry_of(entrypoint), &request).await.unwrap_or_else(|t| Err(trap_error("the loaded worker", t))))
+    }
+
+    async fn call(&mut self, key: String, entrypoint: Option<String>, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
+        let mut instance = match self.entrypoint_instance(&key).await {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(instance
+            .call(entry_of(entrypoint), &method, &args)
+            .await
+            .unwrap_or_else(|t| Err(trap_error("the loaded worker", t))))
+    }
+}
+
+/// The file name of a facet's database (and of the folder of its own facets).
+fn facet_file_stem(name: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(name.as_bytes())[..16])
+}
+
+impl HostState {
+    fn facet_slot(&mut self, name: &str, generation: u32) -> Result<&mut FacetSlot, JsError> {
+        match self.facets.get(name) {
+            Some(slot) if slot.generation == generation => {}
+            _ => {
+                if let Some((g, reason)) = self.aborted.get(name) {
+                    if *g == generation {
+                        return Err(JsError::new("Error", reason.clone()));
+                    }
+                }
+                return Err(JsError::new("Error", format!("facet \"{name}\" is not running (it was stopped or restarted); get a new stub with ctx.facets.get()")));
+            }
+        }
+        Ok(self.facets.get_mut(name).expect("checked above"))
+    }
+
+    async fn start_facet(&mut self, name: &str, key: &str, class_name: &str) -> Result<u32, JsError> {
+        if let Some(slot) = self.facets.get(name) {
+            return Ok(slot.generation);
+        }
+        let Some(dir) = self.facet_dir.clone() else {
+            return Err(JsError::new("Error", "ctx.facets is only available inside a Durable Object"));
+        };
+        if self.depth >= MAX_FACET_DEPTH {
+            return Err(JsError::new("Error", format!("facets cannot nest more than {MAX_FACET_DEPTH} levels deep")));
+        }
+        let worker = self.services.loaded(key).ok_or_else(|| {
+            JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
+        })?;
+        let stem = facet_file_stem(name);
+        let db = crate::storage::Database::open(&dir.join(format!("{stem}.sqlite")), &self.services.storage_options())
+            .map_err(|e| JsError::new("Error", format!("could not open the storage of facet \"{name}\": {e}")))?;
+        let label = Label { namespace: self.label.namespace.clone(), object: format!("{}/{name}", self.label.object) };
+        let mut instance = self
+            .services
+            .runtime()
+            .instantiate(self.services.clone(), label, Some(db))
+            .await
+            .map_err(|e| JsError::new("Error", format!("could not start facet \"{name}\": {e:#}")))?;
+        {
+            let state = instance.state_mut();
+            state.facet_dir = Some(dir.join(&stem));
+            state.depth = self.depth + 1;
+        }
+        instance.load(&worker).await.unwrap_or_else(|t| Err(trap_error("loading the facet", t)))?;
+        let id = ObjectId {
+            hex: {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::new().chain_update(self.label.object.as_bytes()).chain_update([0]).chain_update(name).finalize())
+            },
+            name: Some(name.to_string()),
+        };
+        {
+            let db = instance.state_mut().db.as_mut().expect("facets have a database");
+            db.begin_event().map_err(storage_error)?;
+        }
+        let started = instance.start_object(class_name, &id).await.unwrap_or_else(|t| Err(trap_error("starting the facet", t)));
+        let db = instance.state_mut().db.as_mut().expect("facets have a database");
+        let _ = if started.is_ok() { db.commit_event() } else { db.rollback_event() };
+        started?;
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.aborted.remove(name);
+        self.facets.insert(name.to_string(), FacetSlot { instance: Box::new(instance), generation });
+        Ok(generation)
+    }
+
+    /// Runs one event in a facet: its writes commit with it; a trap discards the facet.
+    async fn facet_event<T>(
+        &mut self,
+        name: &str,
+        generation: u32,
+        run: impl AsyncFnOnce(&mut super::Instance) -> super::Outcome<T>,
+    ) -> Result<T, JsError> {
+        let mut chain = (*self.chain).clone();
+        chain.push(format!("{}/{name}", self.label));
+        let slot = self.facet_slot(name, generation)?;
+        let instance = &mut slot.instance;
+        instance.state_mut().chain = Arc::new(chain);
+        instance.state_mut().db.as_mut().expect("facets have a database").begin_event().map_err(storage_error)?;
+        let outcome = run(instance).await;
+        let db = instance.state_mut().db.as_mut().expect("facets have a database");
+        match outcome {
+            Ok(result) => {
+                db.commit_event().map_err(storage_error)?;
+                result
+            }
+            Err(trap) => {
+                let _ = db.rollback_event();
+                self.facets.remove(name);
+                Err(trap_error(&format!("facet \"{name}\""), trap))
+            }
+        }
+    }
+}
+
+impl facets::Host for HostState {
+    async fn running(&mut self, name: String) -> wasmtime::Result<Option<u32>> {
+        Ok(self.facets.get(&name).map(|f| f.generation))
+    }
+
+    async fn start(&mut self, name: String, key: String, class_name: String) -> Res<u32> {
+        Ok(self.start_facet(&name, &key, &class_name).await)
+    }
+
+    async fn fetch(&mut self, name: String, generation: u32, request: HttpRequest) -> Res<HttpResponse> {
+        Ok(self.facet_event(&name, generation, async |i| i.fetch(Entry::DurableObject, &request).await).await)
+    }
+
+    async fn call(&mut self, name: String, generation: u32, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
+        Ok(self.facet_event(&name, generation, async |i| i.call(Entry::DurableObject, &method, &args).await).await)
+    }
+
+    async fn abort(&mut self, name: String, reason: String) -> wasmtime::Result<()> {
+        if let Some(slot) = self.facets.remove(&name) {
+            self.aborted.insert(name, (slot.generation, reason));
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, name: String) -> Res<()> {
+        if let Some(slot) = self.facets.remove(&name) {
+            self.aborted.insert(name.clone(), (slot.generation, format!("facet \"{name}\" was deleted")));
+            drop(slot);
+        }
+        let Some(dir) = self.facet_dir.clone() else { return Ok(Ok(())) };
+        let stem = facet_file_stem(&name);
+        for suffix in ["sqlite", "sqlite-wal", "sqlite-shm", "sqlite-journal"] {
+            let _ = std::fs::remove_file(dir.join(format!("{stem}.{suffix}")));
+        }
+        let _ = std::fs::remove_dir_all(dir.join(&stem));
+        Ok(Ok(()))
+    }
 }
 
 impl log::Host for HostState {
@@ -80,29 +302,63 @@ impl log::Host for HostState {
     }
 }
 
+/// Largest result one `sql.exec` may return to the guest (it is copied into
+/// the instance's memory; a bigger one fails instead of exhausting it).
+pub const MAX_SQL_RESULT_BYTES: usize = 64 << 20;
+
+fn to_sql(v: sql::SqlValue) -> crate::storage::SqlValue {
+    use crate::storage::SqlValue as S;
+    match v {
+        sql::SqlValue::Null => S::Null,
+        sql::SqlValue::Integer(i) => S::Integer(i),
+        sql::SqlValue::Real(f) => S::Real(f),
+        sql::SqlValue::Text(t) => S::Text(t),
+        sql::SqlValue::Blob(b) => S::Blob(b),
+    }
+}
+
+fn from_sql(v: crate::storage::SqlValue) -> sql::SqlValue {
+    use crate::storage::SqlValue as S;
+    match v {
+        S::Null => sql::SqlValue::Null,
+        S::Integer(i) => sql::SqlValue::Integer(i),
+        S::Real(f) => sql::SqlValue::Real(f),
+        S::Text(t) => sql::SqlValue::Text(t),
+        S::Blob(b) => sql::SqlValue::Blob(b),
+    }
+}
+
 impl sql::Host for HostState {
     async fn exec(&mut self, query: String, bindings: Vec<sql::SqlValue>) -> Res<sql::ExecResult> {
-        let _ = (query, bindings);
-        Ok(self.database().and_then(|_| Err(JsError::new("Error", "ctx.storage.sql is not available yet"))))
+        let bindings: Vec<_> = bindings.into_iter().map(to_sql).collect();
+        Ok(self.database().and_then(|db| {
+            let r = db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error)?;
+            Ok(sql::ExecResult {
+                columns: r.columns,
+                rows: r.rows.into_iter().map(|row| row.into_iter().map(from_sql).collect()).collect(),
+                rows_read: r.rows_read,
+                rows_written: r.rows_written,
+            })
+        }))
     }
 
     async fn database_size(&mut self) -> Res<u64> {
-        Ok(self.database().and_then(|db| db.size_bytes().map_err(storage_error)))
+        Ok(self.database().and_then(|db| db.database_size().map_err(storage_error)))
     }
 
     async fn delete_all(&mut self) -> Res<()> {
-        Ok(self.database().and_then(|_| Err(JsError::new("Error", "deleteAll is not available yet"))))
+        Ok(self.database().and_then(|db| db.delete_all().map_err(storage_error)))
     }
 
     async fn transaction_begin(&mut self) -> Res<()> {
-        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
+        Ok(self.database().and_then(|db| db.transaction_begin().map_err(storage_error)))
     }
 
     async fn transaction_commit(&mut self) -> Res<()> {
-        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
+        Ok(self.database().and_then(|db| db.transaction_commit().map_err(storage_error)))
     }
 
     async fn transaction_rollback(&mut self) -> Res<()> {
-        Ok(self.database().and_then(|_| Err(JsError::new("Error", "transactions are not available yet"))))
+        Ok(self.database().and_then(|db| db.transaction_rollback().map_err(storage_error)))
     }
 }

@@ -26,7 +26,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-pub use bindings::{Entry, HttpRequest, HttpResponse, JsError, ObjectId, Worker};
+pub use bindings::{Entry, HttpRequest, HttpResponse, JsError, ObjectId, Worker, WorkerCode};
 
 use crate::storage::Database;
 
@@ -62,8 +62,11 @@ impl Default for RuntimeOptions {
     }
 }
 
+/// A boxed future, for the object-safe [`Services`].
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
 /// What the host offers an instance beyond its own database: Durable Object
-/// namespaces and stubs (implemented by the object registry).
+/// namespaces and stubs, and loaded code (implemented by the object registry).
 pub trait Services: Send + Sync + 'static {
     fn id_from_name(&self, binding: &str, name: &str) -> Result<ObjectId, JsError>;
     fn new_unique_id(&self, binding: &str) -> Result<ObjectId, JsError>;
@@ -78,7 +81,35 @@ pub trait Services: Send + Sync + 'static {
         id: ObjectId,
         request: HttpRequest,
     ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, JsError>> + Send + 'static>>;
+    /// Calls an RPC method of an object.
+    fn call(
+        &self,
+        chain: Arc<Vec<String>>,
+        binding: String,
+        id: ObjectId,
+        method: String,
+        args: Vec<u8>,
+    ) -> BoxFuture<Result<Vec<u8>, JsError>>;
+    /// Whether loaded code `id` is cached.
+    fn loader_has(&self, id: &str) -> bool;
+    /// Compiles and caches `code` under `id` (or a fresh key); returns the key.
+    fn loader_load(&self, id: Option<String>, code: WorkerCode) -> BoxFuture<Result<String, JsError>>;
+    /// Loaded code by key.
+    fn loaded(&self, key: &str) -> Option<Arc<Worker>>;
+    /// The runtime, to start instances of loaded code (facets, entrypoints).
+    fn runtime(&self) -> Arc<Runtime>;
+    /// Storage settings for facets' databases.
+    fn storage_options(&self) -> crate::storage::StorageOptions;
 }
+
+/// A facet running in its parent's instance.
+pub struct FacetSlot {
+    pub instance: Box<Instance>,
+    pub generation: u32,
+}
+
+/// Facets nest at most this deep (a facet's facet's facet...).
+pub const MAX_FACET_DEPTH: u32 = 4;
 
 /// Which object or worker an instance runs: tags every log line.
 #[derive(Clone, Debug, Default)]
@@ -109,6 +140,17 @@ pub struct HostState {
     pub label: Label,
     /// The objects the current event runs in (see [`Services::fetch`]).
     pub chain: Arc<Vec<String>>,
+    /// Worker Loader bindings granted to this instance's worker.
+    pub loaders: Vec<String>,
+    /// Where this object's facets keep their databases; `None` outside objects.
+    pub facet_dir: Option<PathBuf>,
+    /// Running facets by name.
+    pub facets: std::collections::HashMap<String, FacetSlot>,
+    /// Facets stopped by `abort`: name → (generation, reason).
+    pub aborted: std::collections::HashMap<String, (u32, String)>,
+    pub next_generation: u32,
+    /// 0 for objects and workers, 1 for their facets, ...
+    pub depth: u32,
 }
 
 impl WasiView for HostState {
@@ -188,7 +230,20 @@ impl Runtime {
     ) -> Result<Instance> {
         // The guest gets no files, no environment, no arguments and no sockets.
         let wasi = WasiCtx::builder().build();
-        let state = HostState { wasi, table: ResourceTable::new(), db, services, label, chain: Arc::new(Vec::new()) };
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            db,
+            services,
+            label,
+            chain: Arc::new(Vec::new()),
+            loaders: Vec::new(),
+            facet_dir: None,
+            facets: Default::default(),
+            aborted: Default::default(),
+            next_generation: 1,
+            depth: 0,
+        };
         let mut store = Store::new(&self.engine, state);
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
@@ -226,9 +281,20 @@ impl Instance {
         self.bindings.facets_runtime_dispatch().call_compile(&mut self.store, name, source).await
     }
 
-    /// Evaluates the worker's main module.
+    /// Evaluates the worker's main module, and grants its Worker Loader bindings.
     pub async fn load(&mut self, worker: &Worker) -> Outcome<()> {
+        self.store.data_mut().loaders = worker
+            .bindings
+            .iter()
+            .filter(|b| matches!(b.value, bindings::BindingValue::WorkerLoader))
+            .map(|b| b.name.clone())
+            .collect();
         self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await
+    }
+
+    /// Calls an RPC method.
+    pub async fn call(&mut self, entry: Entry, method: &str, args: &[u8]) -> Outcome<Vec<u8>> {
+        self.bindings.facets_runtime_dispatch().call_call(&mut self.store, &entry, method, args).await
     }
 
     /// Constructs the Durable Object of class `class_name` in this instance.
@@ -238,6 +304,6 @@ impl Instance {
 
     /// Runs one `fetch` event.
     pub async fn fetch(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<HttpResponse> {
-        self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, entry, request).await
+        self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, &entry, request).await
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{Event, EventError, Registry};
+use super::{Event, EventError, EventKind, EventOutput, Registry};
 use crate::engine::{Entry, Instance, Label, ObjectId};
 use crate::storage::Database;
 
@@ -45,7 +45,12 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
             let _ = event.reply.send(Err(EventError::Internal(format!("storage: {e}"))));
             continue;
         }
-        let outcome = inst.fetch(Entry::DurableObject, &event.request).await;
+        let outcome = match &event.kind {
+            EventKind::Fetch(request) => inst.fetch(Entry::DurableObject, request).await.map(|r| r.map(EventOutput::Response)),
+            EventKind::Call { method, args } => {
+                inst.call(Entry::DurableObject, method, args).await.map(|r| r.map(EventOutput::Value))
+            }
+        };
         let db = inst.state_mut().db.as_mut().expect("objects have a database");
         let reply = match outcome {
             // A JS exception does not undo the writes made before it (as on Cloudflare).
@@ -72,7 +77,8 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
 }
 
 async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -> Result<Instance, EventError> {
-    let path = registry.options.data_dir.join(class).join(&id.hex).join("state.sqlite");
+    let dir = registry.options.data_dir.join(class).join(&id.hex);
+    let path = dir.join("state.sqlite");
     let db = Database::open(&path, &registry.options.storage)
         .map_err(|e| EventError::Internal(format!("could not open the database of {label}: {e}")))?;
     let mut instance = registry
@@ -80,6 +86,7 @@ async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -
         .instantiate(registry.services(), label.clone(), Some(db))
         .await
         .map_err(|e| EventError::Internal(format!("could not instantiate {label}: {e:#}")))?;
+    instance.state_mut().facet_dir = Some(dir.join("facets"));
     match instance.load(&registry.code.worker).await {
         Ok(Ok(())) => {}
         Ok(Err(js)) => return Err(EventError::Js(js)),

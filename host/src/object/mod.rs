@@ -51,11 +51,26 @@ impl EventError {
     }
 }
 
-pub(crate) struct Event {
-    request: HttpRequest,
-    chain: Arc<Vec<String>>,
-    reply: oneshot::Sender<Result<HttpResponse, EventError>>,
+/// What an event asks of an object.
+pub(crate) enum EventKind {
+    Fetch(HttpRequest),
+    Call { method: String, args: Vec<u8> },
 }
+
+/// What it answers.
+pub(crate) enum EventOutput {
+    Response(HttpResponse),
+    Value(Vec<u8>),
+}
+
+pub(crate) struct Event {
+    kind: EventKind,
+    chain: Arc<Vec<String>>,
+    reply: oneshot::Sender<Result<EventOutput, EventError>>,
+}
+
+/// Loaded code kept by the Worker Loader, least recently used first out.
+pub const LOADER_CACHE_ENTRIES: usize = 1_000;
 
 type ObjectKey = (String, String); // (class, id hex)
 
@@ -66,6 +81,7 @@ pub struct Registry {
     options: ObjectOptions,
     objects: Mutex<HashMap<ObjectKey, mpsc::UnboundedSender<Event>>>,
     entry_pool: Mutex<Vec<Instance>>,
+    loaded: Mutex<lru::LruCache<String, Arc<crate::engine::Worker>>>,
     this: Weak<Registry>,
     tasks: tokio_util::task::TaskTracker,
 }
@@ -81,6 +97,9 @@ impl Registry {
             options,
             objects: Mutex::new(HashMap::new()),
             entry_pool: Mutex::new(Vec::new()),
+            loaded: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(LOADER_CACHE_ENTRIES).expect("non-zero"),
+            )),
             this: this.clone(),
             tasks: tokio_util::task::TaskTracker::new(),
         })
@@ -144,6 +163,34 @@ impl Registry {
         request: HttpRequest,
         chain: Arc<Vec<String>>,
     ) -> Result<HttpResponse, EventError> {
+        match self.send_event(class, id, EventKind::Fetch(request), chain).await? {
+            EventOutput::Response(r) => Ok(r),
+            EventOutput::Value(_) => Err(EventError::Internal("unexpected RPC answer to a fetch".into())),
+        }
+    }
+
+    /// Calls an RPC method of the object `id` of `class`.
+    pub async fn call_object(
+        &self,
+        class: &str,
+        id: ObjectId,
+        method: String,
+        args: Vec<u8>,
+        chain: Arc<Vec<String>>,
+    ) -> Result<Vec<u8>, EventError> {
+        match self.send_event(class, id, EventKind::Call { method, args }, chain).await? {
+            EventOutput::Value(v) => Ok(v),
+            EventOutput::Response(_) => Err(EventError::Internal("unexpected HTTP answer to an RPC call".into())),
+        }
+    }
+
+    async fn send_event(
+        &self,
+        class: &str,
+        id: ObjectId,
+        kind: EventKind,
+        chain: Arc<Vec<String>>,
+    ) -> Result<EventOutput, EventError> {
         let key_label = format!("{class}:{}", id.hex);
         if chain.contains(&key_label) {
             return Err(EventError::Js(JsError::new(
@@ -155,7 +202,7 @@ impl Registry {
             )));
         }
         let (reply, rx) = oneshot::channel();
-        let mut event = Event { request, chain, reply };
+        let mut event = Event { kind, chain, reply };
         // A sender taken just before its actor was evicted fails; retry once with a new actor.
         for _ in 0..2 {
             let sender = self.object_sender(class, &id);
@@ -246,5 +293,50 @@ impl Services for Registry {
             let class = registry.class_of(&binding)?.to_string();
             registry.fetch_object(&class, id, request, chain).await.map_err(EventError::into_js)
         })
+    }
+
+    fn call(
+        &self,
+        chain: Arc<Vec<String>>,
+        binding: String,
+        id: ObjectId,
+        method: String,
+        args: Vec<u8>,
+    ) -> crate::engine::BoxFuture<Result<Vec<u8>, JsError>> {
+        let registry = self.this.upgrade().expect("registry is alive while it serves");
+        Box::pin(async move {
+            let class = registry.class_of(&binding)?.to_string();
+            registry.call_object(&class, id, method, args, chain).await.map_err(EventError::into_js)
+        })
+    }
+
+    fn loader_has(&self, id: &str) -> bool {
+        self.loaded.lock().expect("loader cache lock").get(id).is_some()
+    }
+
+    fn loader_load(
+        &self,
+        id: Option<String>,
+        code: crate::engine::WorkerCode,
+    ) -> crate::engine::BoxFuture<Result<String, JsError>> {
+        let registry = self.this.upgrade().expect("registry is alive while it serves");
+        Box::pin(async move {
+            let worker = crate::worker::compile_loaded(&registry.runtime, code).await?;
+            let key = id.unwrap_or_else(|| format!("anonymous:{}", hex::encode(rand::random::<[u8; 16]>())));
+            registry.loaded.lock().expect("loader cache lock").put(key.clone(), Arc::new(worker));
+            Ok(key)
+        })
+    }
+
+    fn loaded(&self, key: &str) -> Option<Arc<crate::engine::Worker>> {
+        self.loaded.lock().expect("loader cache lock").get(key).cloned()
+    }
+
+    fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.clone()
+    }
+
+    fn storage_options(&self) -> StorageOptions {
+        self.options.storage.clone()
     }
 }

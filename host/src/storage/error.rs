@@ -21,6 +21,15 @@ pub struct SqliteError {
 }
 
 impl SqliteError {
+    /// An error with primary code `code` (e.g. `ffi::SQLITE_RANGE`) and its own message.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        SqliteError {
+            code: code_name(code),
+            extended_code: code,
+            message: message.into(),
+        }
+    }
+
     /// Whether the primary result code is `code` (e.g. `ffi::SQLITE_FULL`).
     pub fn is(&self, code: i32) -> bool {
         self.extended_code & 0xff == code
@@ -98,6 +107,30 @@ pub enum StorageError {
     /// A bug in the caller: commit or rollback without `begin_event`.
     #[error("cannot {operation} an event: no event transaction is open")]
     NoEvent { operation: &'static str },
+
+    /// A bug in the caller: an event cannot start while a transaction opened outside one
+    /// ([`super::Database::transaction_begin`]) is still open.
+    #[error("cannot begin an event: a transaction (transactionSync) is still open")]
+    TransactionStillOpen,
+
+    /// A bug in the caller: commit or rollback without `transaction_begin`.
+    #[error("cannot {operation} a transaction: no transaction is open")]
+    NoTransaction { operation: &'static str },
+
+    /// SQLite rolled back the whole transaction after an error (`SQLITE_FULL`,
+    /// `SQLITE_IOERR`, ...), the savepoint included.
+    #[error(
+        "the transaction's writes were discarded: SQLite rolled back the enclosing \
+         transaction after an earlier error"
+    )]
+    TransactionAborted,
+
+    /// The rows of a query would not fit in the result size limit.
+    #[error(
+        "the result of the SQL query is larger than the limit of {limit} bytes; select fewer \
+         rows (LIMIT) or smaller columns"
+    )]
+    ResultTooLarge { limit: usize },
 
     /// SQLite rolled the event's transaction back by itself after an error (this can happen
     /// on `SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_NOMEM`): nothing of the event was stored.

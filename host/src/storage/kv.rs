@@ -1,4 +1,6 @@
-//! The KV table behind `ctx.storage.kv`: `_cf_KV (key TEXT PRIMARY KEY, value BLOB)`.
+//! The KV table behind `ctx.storage.kv`: `__cf_kv (key TEXT PRIMARY KEY, value BLOB)`.
+//!
+//! Its statements are the host's own: they run trusted, past the SQL API's authorizer.
 //!
 //! Keys compare in UTF-8 byte order (SQLite's BINARY collation), which is also Unicode code
 //! point order, as on Cloudflare.
@@ -7,7 +9,7 @@ use std::cmp::Ordering;
 
 use rusqlite::types::ValueRef;
 
-use super::{Database, StorageError};
+use super::{Database, HostSql, StorageError};
 
 /// Which keys [`Database::kv_list`] returns. All options compose: the keys returned are
 /// those satisfying every bound given, in ascending order (descending with `reverse`), at
@@ -39,9 +41,10 @@ struct Lower {
 impl Database {
     /// The value stored under `key`, if any.
     pub fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let _trusted = self.trusted();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT value FROM _cf_KV WHERE key = ?1")?;
+            .prepare_host(internal_sql!("SELECT value FROM __cf_kv WHERE key = ?1"))?;
         let mut rows = stmt.query([key])?;
         match rows.next()? {
             Some(row) => Ok(Some(value_bytes(row.get_ref(0)?))),
@@ -51,20 +54,24 @@ impl Database {
 
     /// Stores `value` under `key`, replacing any previous value.
     pub fn kv_put(&mut self, key: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.check_transaction_intact()?;
+        let _trusted = self.trusted();
         self.conn
-            .prepare_cached(
-                "INSERT INTO _cf_KV (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
+            .prepare_host(internal_sql!(
+                "INSERT INTO __cf_kv (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ))?
             .execute(rusqlite::params![key, value])?;
         Ok(())
     }
 
     /// Deletes `key`; whether it existed.
     pub fn kv_delete(&mut self, key: &str) -> Result<bool, StorageError> {
+        self.check_transaction_intact()?;
+        let _trusted = self.trusted();
         let deleted = self
             .conn
-            .prepare_cached("DELETE FROM _cf_KV WHERE key = ?1")?
+            .prepare_host(internal_sql!("DELETE FROM __cf_kv WHERE key = ?1"))?
             .execute([key])?;
         Ok(deleted > 0)
     }
@@ -117,7 +124,7 @@ impl Database {
             tighten_upper(end.clone());
         }
 
-        let mut sql = String::from("SELECT key, value FROM _cf_KV");
+        let mut sql = String::from(internal_sql!("SELECT key, value FROM __cf_kv"));
         let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3);
         let mut clause = " WHERE";
         if let Some(lower) = &lower {
@@ -145,7 +152,8 @@ impl Database {
         sql.push_str(" LIMIT ?");
         params.push(&limit);
 
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let _trusted = self.trusted();
+        let mut stmt = self.conn.prepare_host(&sql)?;
         let mut rows = stmt.query(params.as_slice())?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {

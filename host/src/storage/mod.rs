@@ -2,44 +2,77 @@
 //!
 //! Each object and each of its facets has its own database file; a [`Database`] is the one
 //! connection to it, owned by the object's actor. `ctx.storage.kv` lives in the internal
-//! table `_cf_KV` of the same database (Cloudflare's name for it); `ctx.storage.sql` uses
-//! the connection directly ([`Database::connection_mut`]).
+//! table `__cf_kv` of the same database (Cloudflare's name for it); `ctx.storage.sql` runs
+//! user SQL on the same connection ([`Database::sql_exec`]), checked by an authorizer that
+//! keeps it away from internal tables, files and transaction control ([`policy`]).
 //!
 //! The writes of one event (one request, one alarm) form one transaction:
 //! [`Database::begin_event`] before running it, [`Database::commit_event`] before its
 //! response leaves the object (durable per [`Durability`] when it returns), or
 //! [`Database::rollback_event`] if it failed. Outside an event, each write commits by itself.
+//! `transactionSync()` / `transaction()` nest inside it (or open one outside an event) as
+//! savepoints: [`Database::transaction_begin`], `transaction_commit`, `transaction_rollback`.
 //!
 //! Opening is on the hot path of a new object's first request, so it runs few statements
 //! and no queries that are not needed: each file is opened with `locking_mode=EXCLUSIVE`
 //! (one process owns it; no shared-memory locking per transaction), `journal_mode=WAL`,
 //! `synchronous` from [`Durability`], `max_page_count` from
 //! [`StorageOptions::max_size_bytes`], and a busy timeout of zero (a second opener fails at
-//! once with [`StorageError::Locked`] instead of waiting).
+//! once with [`StorageError::Locked`] instead of waiting). Then the limits and the
+//! authorizer of [`policy`] are installed.
+//!
+//! The host's own statements start with [`INTERNAL_SQL_TAG`] (the `internal_sql!` macro) and
+//! run in a trusted scope; see [`policy`] and [`Database::sql_exec`] for why the tag matters.
 //!
 //! # Layout
-//! - `mod.rs`: [`Database`] (opening, the event transaction, size), [`StorageOptions`].
+//! - `mod.rs`: [`Database`] (opening, the event transaction, nested transactions, size),
+//!   [`StorageOptions`].
 //! - `kv`: the KV table: [`Database::kv_get`], `kv_put`, `kv_delete`, `kv_list`
 //!   ([`KvListOptions`]).
+//! - `sql`: the SQL API: [`Database::sql_exec`] ([`SqlValue`], [`ExecResult`]),
+//!   `database_size`, `delete_all`.
+//! - `policy`: what user SQL may do: the authorizer, the PRAGMA allowlist, the limits.
+//! - `split`: splitting SQL text into statements.
 //! - `error`: [`StorageError`] and [`SqliteError`] (`message: SQLITE_CODE`).
+
+/// Marks the host's own SQL text. Prefixes every statement the host prepares through the
+/// statement cache (`prepare_host`): user SQL starting with it is never looked up
+/// in the cache, so user SQL can never reuse a statement that was authorized as trusted.
+pub const INTERNAL_SQL_TAG: &str = "/*facets:internal*/ ";
+
+/// `internal_sql!("SELECT ...")`: the statement prefixed with [`INTERNAL_SQL_TAG`].
+macro_rules! internal_sql {
+    ($sql:literal) => {
+        concat!("/*facets:internal*/ ", $sql)
+    };
+}
 
 mod error;
 mod kv;
+pub mod policy;
+mod split;
+mod sql;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sql;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, ffi};
+use rusqlite::{CachedStatement, Connection, OpenFlags, ffi};
 
 pub use error::{SqliteError, StorageError};
 pub use kv::KvListOptions;
+pub use sql::{ExecResult, STATEMENT_CACHE_CAPACITY, SqlValue};
 
-/// Name of the table behind `ctx.storage.kv` (Cloudflare's internal name). The SQL API must
-/// not let user code read or write it.
-pub const KV_TABLE: &str = "_cf_KV";
+use policy::{AuthState, Trusted};
+
+/// Name of the table behind `ctx.storage.kv` (Cloudflare's internal name: "a hidden SQLite
+/// table `__cf_kv`", listed by `sqlite_master` but out of reach of the SQL API).
+pub const KV_TABLE: &str = "__cf_kv";
 
 /// Page size of the databases facets creates (SQLite's default); used to turn
 /// [`StorageOptions::max_size_bytes`] into `max_page_count`.
@@ -82,8 +115,8 @@ impl Default for StorageOptions {
 
 /// Where the database is in the event transaction.
 ///
-/// Explicit so that nested transactions (`transactionSync`, savepoints) can be added as
-/// another state without guessing from SQLite's autocommit flag.
+/// Explicit rather than guessed from SQLite's autocommit flag; nested transactions are
+/// counted separately ([`Database::transaction_depth`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventState {
     /// No event transaction: every statement commits by itself.
@@ -98,6 +131,10 @@ pub struct Database {
     conn: Connection,
     path: PathBuf,
     event: EventState,
+    /// Open savepoints of [`Database::transaction_begin`].
+    tx_depth: u32,
+    /// Shared with the authorizer callback.
+    auth: Arc<AuthState>,
 }
 
 impl Database {
@@ -128,7 +165,7 @@ impl Database {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
         // rusqlite sets 5 s; fail fast instead (the file is ours alone, or it is an error).
         conn.busy_timeout(Duration::ZERO).map_err(open_error)?;
 
@@ -154,16 +191,33 @@ impl Database {
             });
         }
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS __cf_kv (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
             [],
         )
         .map_err(open_error)?;
+
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let auth = Arc::new(AuthState::default());
+        policy::install(&mut conn, &auth).map_err(open_error)?;
 
         Ok(Database {
             conn,
             path: path.to_path_buf(),
             event: EventState::Idle,
+            tx_depth: 0,
+            auth,
         })
+    }
+
+    /// Until the returned value is dropped, statements are the host's own (see [`policy`]).
+    fn trusted(&self) -> Trusted {
+        Trusted::enter(&self.auth, true)
+    }
+
+    /// Until the returned value is dropped, statements are user SQL (the default; explicit
+    /// where user SQL runs).
+    fn untrusted(&self) -> Trusted {
+        Trusted::enter(&self.auth, false)
     }
 
     /// The database file.
@@ -181,7 +235,13 @@ impl Database {
         if self.event != EventState::Idle {
             return Err(StorageError::EventAlreadyOpen);
         }
-        self.conn.prepare_cached("BEGIN")?.execute([])?;
+        if self.tx_depth > 0 {
+            return Err(StorageError::TransactionStillOpen);
+        }
+        let _trusted = self.trusted();
+        self.conn
+            .prepare_host(internal_sql!("BEGIN"))?
+            .execute([])?;
         self.event = EventState::Open;
         Ok(())
     }
@@ -192,34 +252,40 @@ impl Database {
     /// If the commit fails, the transaction is rolled back (nothing of the event is
     /// stored) and the error returned. If SQLite had already rolled it back after an earlier
     /// error, returns [`StorageError::EventAborted`].
+    ///
+    /// Savepoints of [`Database::transaction_begin`] still open are committed with it.
     pub fn commit_event(&mut self) -> Result<(), StorageError> {
         self.end_event("commit")?;
         if self.conn.is_autocommit() {
             return Err(StorageError::EventAborted);
         }
+        let _trusted = self.trusted();
         let result = self
             .conn
-            .prepare_cached("COMMIT")
+            .prepare_host(internal_sql!("COMMIT"))
             .and_then(|mut s| s.execute([]));
         if let Err(err) = result {
             if !self.conn.is_autocommit() {
                 // Still open (e.g. SQLITE_BUSY): discard it so that the next event starts
                 // clean. The commit's error is the one worth reporting.
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn.execute_batch(internal_sql!("ROLLBACK"));
             }
             return Err(err.into());
         }
         Ok(())
     }
 
-    /// Discards the event's writes.
+    /// Discards the event's writes (and its open savepoints).
     pub fn rollback_event(&mut self) -> Result<(), StorageError> {
         self.end_event("roll back")?;
         if self.conn.is_autocommit() {
             // SQLite already rolled it back after an error.
             return Ok(());
         }
-        self.conn.prepare_cached("ROLLBACK")?.execute([])?;
+        let _trusted = self.trusted();
+        self.conn
+            .prepare_host(internal_sql!("ROLLBACK"))?
+            .execute([])?;
         Ok(())
     }
 
@@ -227,41 +293,152 @@ impl Database {
         match self.event {
             EventState::Open => {
                 self.event = EventState::Idle;
+                // COMMIT and ROLLBACK end the savepoints inside the transaction too.
+                self.tx_depth = 0;
                 Ok(())
             }
             EventState::Idle => Err(StorageError::NoEvent { operation }),
         }
     }
 
+    /// Refuses writes once SQLite has rolled back the transaction the caller is in (the
+    /// event's, or one of [`Database::transaction_begin`]).
+    ///
+    /// Some errors make SQLite roll back the whole transaction rather than the failing
+    /// statement: `SQLITE_FULL` from a single-row write (no statement journal),
+    /// `SQLITE_IOERR`, `SQLITE_NOMEM`. The writes after that would each commit by themselves,
+    /// outside the event's atomicity; instead they fail, reads go on (seeing what is
+    /// committed), and the event fails at [`Database::commit_event`]. The next event starts
+    /// afresh: that is where deleting data to make room works.
+    fn check_transaction_intact(&self) -> Result<(), StorageError> {
+        if !self.conn.is_autocommit() {
+            Ok(())
+        } else if self.event == EventState::Open {
+            Err(StorageError::EventAborted)
+        } else if self.tx_depth > 0 {
+            Err(StorageError::TransactionAborted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// How many [`Database::transaction_begin`] are open.
+    pub fn transaction_depth(&self) -> u32 {
+        self.tx_depth
+    }
+
+    /// Opens a transaction (`transactionSync()`, `transaction()`): `SAVEPOINT
+    /// facets_tx_<depth>`, nested in the event's transaction and in the transactions already
+    /// open, or starting a transaction of its own outside an event.
+    pub fn transaction_begin(&mut self) -> Result<(), StorageError> {
+        self.check_transaction_intact()?;
+        let depth = self.tx_depth + 1;
+        let _trusted = self.trusted();
+        self.conn
+            .prepare_host(&format!(internal_sql!("SAVEPOINT facets_tx_{}"), depth))?
+            .execute([])?;
+        self.tx_depth = depth;
+        Ok(())
+    }
+
+    /// Commits the innermost transaction (`RELEASE`): its writes become part of the
+    /// enclosing one, or are committed if there is none.
+    ///
+    /// If that final commit fails (e.g. a deferred foreign key violation), the transaction is
+    /// rolled back and the error returned. If SQLite had already rolled everything back
+    /// after an error, returns [`StorageError::TransactionAborted`].
+    pub fn transaction_commit(&mut self) -> Result<(), StorageError> {
+        let depth = self.end_transaction("commit")?;
+        if self.conn.is_autocommit() {
+            return Err(StorageError::TransactionAborted);
+        }
+        let _trusted = self.trusted();
+        let result = self
+            .conn
+            .prepare_host(&format!(internal_sql!("RELEASE facets_tx_{}"), depth))
+            .and_then(|mut s| s.execute([]));
+        if let Err(err) = result {
+            if !self.conn.is_autocommit() {
+                // The savepoint is still there: discard it, report the commit's error.
+                let _ = self.rollback_savepoint(depth);
+            }
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
+    /// Rolls back the innermost transaction (`ROLLBACK TO` and `RELEASE`): the enclosing
+    /// transaction keeps its own earlier writes.
+    pub fn transaction_rollback(&mut self) -> Result<(), StorageError> {
+        let depth = self.end_transaction("roll back")?;
+        if self.conn.is_autocommit() {
+            // SQLite already rolled everything back after an error.
+            return Ok(());
+        }
+        let _trusted = self.trusted();
+        self.rollback_savepoint(depth)
+    }
+
+    fn rollback_savepoint(&self, depth: u32) -> Result<(), StorageError> {
+        self.conn
+            .prepare_host(&format!(internal_sql!("ROLLBACK TO facets_tx_{}"), depth))?
+            .execute([])?;
+        self.conn
+            .prepare_host(&format!(internal_sql!("RELEASE facets_tx_{}"), depth))?
+            .execute([])?;
+        Ok(())
+    }
+
+    /// Pops the innermost transaction; its depth.
+    fn end_transaction(&mut self, operation: &'static str) -> Result<u32, StorageError> {
+        let depth = self.tx_depth;
+        if depth == 0 {
+            return Err(StorageError::NoTransaction { operation });
+        }
+        self.tx_depth = depth - 1;
+        Ok(depth)
+    }
+
     /// The size of the database in bytes (pages in use × page size), including writes of
     /// the open event; what Cloudflare reports as `ctx.storage.sql.databaseSize`.
     pub fn size_bytes(&self) -> Result<u64, StorageError> {
+        let _trusted = self.trusted();
         let size: i64 = self
             .conn
-            .prepare_cached("SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s")?
+            .prepare_host(internal_sql!(
+                "SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s"
+            ))?
             .query_row([], |row| row.get(0))?;
         Ok(u64::try_from(size).unwrap_or(0))
     }
 
-    /// The connection, for the SQL API.
-    ///
-    /// The caller must keep user SQL away from [`KV_TABLE`] and from transaction control
-    /// (`BEGIN`, `COMMIT`, `SAVEPOINT`, ...: it would desynchronize [`EventState`]), e.g. with
-    /// an authorizer.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// The connection, mutably (to install an authorizer or hooks); see
-    /// [`Database::connection`].
-    pub fn connection_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// Runs `f` on the connection as the host (no authorizer checks), for tests.
+    #[cfg(test)]
+    fn with_trusted_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let _trusted = self.trusted();
+        f(&self.conn)
     }
 
     /// Closes the database, reporting errors that dropping it would ignore. An open event is
     /// rolled back.
     pub fn close(self) -> Result<(), StorageError> {
         self.conn.close().map_err(|(_, e)| e.into())
+    }
+}
+
+/// Preparing the host's own statements.
+trait HostSql {
+    /// `prepare_cached` for SQL written with `internal_sql!` (checked in debug builds).
+    fn prepare_host(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>>;
+}
+
+impl HostSql for Connection {
+    fn prepare_host(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
+        debug_assert!(
+            sql.starts_with(INTERNAL_SQL_TAG),
+            "host SQL must start with INTERNAL_SQL_TAG: {sql}"
+        );
+        self.prepare_cached(sql)
     }
 }
 

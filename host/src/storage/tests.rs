@@ -502,10 +502,11 @@ fn open_uses_wal_exclusive_locking_and_the_durability_setting() {
             },
         )
         .unwrap();
-        let conn = db.connection();
         let pragma = |name: &str| -> String {
-            conn.query_row(&format!("PRAGMA {name}"), [], |r| {
-                r.get::<_, rusqlite::types::Value>(0)
+            db.with_trusted_connection(|conn| {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
             })
             .map(|v| match v {
                 rusqlite::types::Value::Text(t) => t,
@@ -664,20 +665,38 @@ fn size_bytes_grows_with_data() {
 #[test]
 fn sqlite_errors_show_message_and_code_name() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir);
-    let conn = db.connection();
-    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)")
-        .unwrap();
-    let err = StorageError::from(conn.execute("INSERT INTO t VALUES (1)", []).unwrap_err());
+    let mut db = open(&dir);
+    db.sql_exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)",
+        &[],
+        1 << 20,
+    )
+    .unwrap();
+    let err = db
+        .sql_exec("INSERT INTO t VALUES (1)", &[], 1 << 20)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "UNIQUE constraint failed: t.id: SQLITE_CONSTRAINT"
     );
-    let err = StorageError::from(conn.execute("SELEC 1", []).unwrap_err());
+    let sqlite = err.sqlite().unwrap();
+    assert_eq!(sqlite.code, "SQLITE_CONSTRAINT");
+    assert_eq!(sqlite.extended_code, ffi::SQLITE_CONSTRAINT_PRIMARYKEY);
+    let err = db.sql_exec("SELEC 1", &[], 1 << 20).unwrap_err();
     assert_eq!(
         err.to_string(),
         "near \"SELEC\": syntax error at offset 0: SQLITE_ERROR"
     );
+    // In a later statement, the offset is from the end of the one before.
+    let err = db.sql_exec("SELECT 1; SELEC 2", &[], 1 << 20).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "near \"SELEC\": syntax error at offset 1: SQLITE_ERROR"
+    );
+    let err = db
+        .sql_exec("SELECT * FROM missing", &[], 1 << 20)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "no such table: missing: SQLITE_ERROR");
 }
 
 #[test]
