@@ -8,13 +8,26 @@ use javy_plugin_api::javy::quickjs::{
 
 use crate::bindings::facets::runtime::{facets, kv, loader, log, sql, stubs, types};
 
-/// Throws `err` (a host-side error) as a JS exception with its name and message.
+/// Throws `err` (from the host, or from another instance) as a JS exception
+/// of the same class (`TypeError`, `RangeError`, ... or `Error` with its
+/// name), with the remote stack (where it was thrown) above the local one.
 pub fn throw(ctx: &Ctx<'_>, err: types::JsError) -> Error {
-    match Exception::from_message(ctx.clone(), &err.message) {
-        Ok(e) => {
-            let _ = e.as_object().set("name", err.name);
-            e.throw()
+    const CLASSES: &[&str] = &["TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError"];
+    let class = if CLASSES.contains(&err.name.as_str()) { err.name.as_str() } else { "Error" };
+    let made = (|| -> Result<Object<'_>> {
+        let ctor: javy_plugin_api::javy::quickjs::Constructor = ctx.globals().get(class)?;
+        let e: Object = ctor.construct((err.message.as_str(),))?;
+        if class != err.name {
+            e.set("name", err.name.as_str())?;
         }
+        if let Some(remote) = err.stack.as_deref().filter(|s| !s.is_empty()) {
+            let local: String = e.get::<_, Option<String>>("stack")?.unwrap_or_default();
+            e.set("stack", format!("{}\n{}", remote.trim_end(), local))?;
+        }
+        Ok(e)
+    })();
+    match made {
+        Ok(e) => ctx.throw(e.into_value()),
         Err(e) => e,
     }
 }
@@ -169,7 +182,21 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             list.push(types::Module { name, content });
         }
         let env: Option<TypedArray<'js, u8>> = code.get("env")?;
+        let granted: Vec<Vec<String>> = code.get("bindings")?;
+        let mut bindings = Vec::with_capacity(granted.len());
+        for b in granted {
+            let [name, kind, id]: [String; 3] = b
+                .try_into()
+                .map_err(|_| Exception::throw_type(&ctx, "malformed binding"))?;
+            let value = match kind.as_str() {
+                "worker-loader" => types::BindingValue::WorkerLoader(id),
+                "durable-object-namespace" => types::BindingValue::DurableObjectNamespace(id),
+                _ => return Err(Exception::throw_type(&ctx, "malformed binding")),
+            };
+            bindings.push(types::Binding { name, value });
+        }
         let worker = loader::WorkerCode {
+            bindings,
             compatibility_date: code.get("compatibilityDate")?,
             compatibility_flags: code.get("compatibilityFlags")?,
             main_module: code.get("mainModule")?,

@@ -4,8 +4,9 @@ use javy_plugin_api::javy::quickjs::{
     Array, CaughtError, Ctx, Error, Function, Module, Object, Promise, Result, TypedArray, Value,
 };
 
+use crate::bindings::facets::runtime::types::BindingValue;
 use crate::bindings::exports::facets::runtime::dispatch::{
-    BindingValue, Entry, Guest, HttpRequest, HttpResponse, JsError, ObjectId, Worker,
+    Entry, Guest, HttpRequest, HttpResponse, JsError, ObjectId, Worker,
 };
 
 pub struct Engine;
@@ -43,8 +44,9 @@ impl Guest for Engine {
                             entry.set(1, "durable-object-namespace")?;
                             entry.set(2, class)?;
                         }
-                        BindingValue::WorkerLoader => {
+                        BindingValue::WorkerLoader(id) => {
                             entry.set(1, "worker-loader")?;
+                            entry.set(2, id)?;
                         }
                     }
                     bindings.set(i, entry)?;

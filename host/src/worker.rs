@@ -171,7 +171,7 @@ pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerC
     Ok(Worker {
         main_module: normalize_module_name(&code.main_module),
         modules,
-        bindings: Vec::new(),
+        bindings: code.bindings,
         exported_classes: Vec::new(),
         compatibility_date: code.compatibility_date,
         compatibility_flags: code.compatibility_flags,
@@ -235,12 +235,12 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
     for b in &config.durable_objects {
         bindings.push(crate::engine::bindings::Binding {
             name: b.name.clone(),
-            value: BindingValue::DurableObjectNamespace(b.class_name.clone()),
+            value: BindingValue::DurableObjectNamespace(b.name.clone()),
         });
         namespaces.insert(b.name.clone(), b.class_name.clone());
     }
     for name in &config.worker_loaders {
-        bindings.push(crate::engine::bindings::Binding { name: name.clone(), value: BindingValue::WorkerLoader });
+        bindings.push(crate::engine::bindings::Binding { name: name.clone(), value: BindingValue::WorkerLoader(name.clone()) });
     }
     for class in &config.sqlite_classes {
         namespaces.insert(format!("export:{class}"), class.clone());

@@ -1105,10 +1105,14 @@
     return r;
   }
 
+  // Binding objects → [kind, host id], so that `env` can hand them on.
+  const bindingIds = new WeakMap();
+
   class DurableObjectNamespace {
     #binding;
     constructor(binding) {
       this.#binding = binding;
+      bindingIds.set(this, ["durable-object-namespace", binding]);
     }
     idFromName(name) {
       const r = host.idFromName(this.#binding, String(name));
@@ -1167,7 +1171,13 @@
 
   let int64AsBigInt = false;
 
-  function sqlBinding(v) {
+  const INT64_MIN = -(2n ** 63n);
+  const INT64_MAX = 2n ** 63n - 1n;
+
+  function sqlBinding(v, i) {
+    if (typeof v === "bigint" && (v < INT64_MIN || v > INT64_MAX)) {
+      throw new RangeError(`SQL binding ${i + 1}: BigInt ${v} does not fit in a 64-bit integer`);
+    }
     if (isView(v) && !(v instanceof Uint8Array)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     return v;
   }
@@ -1413,12 +1423,28 @@
     if (outbound !== undefined && outbound !== null) {
       throw new TypeError("WorkerCode.globalOutbound: only null (block all) or omitted (inherit) are supported");
     }
+    // Bindings at the top level of `env` are handed on (the host checks that
+    // the caller holds them); everything else is structured-cloned.
+    const bindings = [];
+    let plainEnv;
+    if (code.env !== undefined && code.env !== null && typeof code.env === "object") {
+      plainEnv = {};
+      for (const key of O.keys(code.env)) {
+        const v = code.env[key];
+        const id = typeof v === "object" && v !== null ? bindingIds.get(v) : undefined;
+        if (id) bindings.push([key, id[0], id[1]]);
+        else plainEnv[key] = v;
+      }
+    } else {
+      plainEnv = code.env;
+    }
     return {
       compatibilityDate: code.compatibilityDate,
       compatibilityFlags: (code.compatibilityFlags || []).map(String),
       mainModule,
       modules,
-      env: code.env === undefined ? undefined : serialize(code.env),
+      bindings,
+      env: plainEnv === undefined ? undefined : serialize(plainEnv),
       blockOutbound: outbound === null || blockOutbound,
     };
   }
@@ -1473,6 +1499,7 @@
     #binding;
     constructor(binding) {
       this.#binding = binding;
+      bindingIds.set(this, ["worker-loader", binding]);
     }
     get(id, getCode) {
       if (typeof getCode !== "function") throw new TypeError("LOADER.get(id, callback): the callback must be a function returning WorkerCode");
@@ -1681,8 +1708,8 @@
       if (envBytes !== undefined) O.assign(env, deserialize(envBytes));
       for (const [name, kind, value] of bindings) {
         if (kind === "json") env[name] = JSONparse(value);
-        else if (kind === "durable-object-namespace") env[name] = new DurableObjectNamespace(name);
-        else if (kind === "worker-loader") env[name] = new WorkerLoader(name);
+        else if (kind === "durable-object-namespace") env[name] = new DurableObjectNamespace(value);
+        else if (kind === "worker-loader") env[name] = new WorkerLoader(value);
       }
       for (const cls of exported) exportsObject[cls] = new DurableObjectNamespace("export:" + cls);
     },

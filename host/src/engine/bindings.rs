@@ -7,7 +7,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::facets::runtime::dispatch::{Binding, BindingValue, Entry, Worker};
+pub use exports::facets::runtime::dispatch::{Entry, Worker};
+pub use facets::runtime::types::{Binding, BindingValue};
 pub use facets::runtime::loader::WorkerCode;
 pub use facets::runtime::types::{Module, ModuleContent};
 pub use facets::runtime::log::Level;

@@ -50,25 +50,42 @@ impl kv::Host for HostState {
     }
 }
 
+impl HostState {
+    /// Only namespaces granted to this instance's worker can be named.
+    fn check_namespace(&self, binding: &str) -> Result<(), JsError> {
+        if self.namespaces.iter().any(|b| b == binding) {
+            Ok(())
+        } else {
+            Err(JsError::new("TypeError", format!("no Durable Object namespace is bound as {binding}")))
+        }
+    }
+}
+
 impl stubs::Host for HostState {
     async fn id_from_name(&mut self, binding: String, name: String) -> Res<ObjectId> {
-        Ok(self.services.id_from_name(&binding, &name))
+        Ok(self.check_namespace(&binding).and_then(|()| self.services.id_from_name(&binding, &name)))
     }
 
     async fn new_unique_id(&mut self, binding: String) -> Res<ObjectId> {
-        Ok(self.services.new_unique_id(&binding))
+        Ok(self.check_namespace(&binding).and_then(|()| self.services.new_unique_id(&binding)))
     }
 
     async fn id_from_string(&mut self, binding: String, hex: String) -> Res<ObjectId> {
-        Ok(self.services.id_from_string(&binding, &hex))
+        Ok(self.check_namespace(&binding).and_then(|()| self.services.id_from_string(&binding, &hex)))
     }
 
     async fn fetch(&mut self, binding: String, id: ObjectId, request: HttpRequest) -> Res<HttpResponse> {
+        if let Err(e) = self.check_namespace(&binding) {
+            return Ok(Err(e));
+        }
         let fut = self.services.fetch(self.chain.clone(), binding, id, request);
         Ok(fut.await)
     }
 
     async fn call(&mut self, binding: String, id: ObjectId, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
+        if let Err(e) = self.check_namespace(&binding) {
+            return Ok(Err(e));
+        }
         let fut = self.services.call(self.chain.clone(), binding, id, method, args);
         Ok(fut.await)
     }
@@ -124,6 +141,17 @@ impl loader::Host for HostState {
     async fn load(&mut self, binding: String, id: Option<String>, code: loader::WorkerCode) -> Res<String> {
         if let Err(e) = self.check_loader(&binding) {
             return Ok(Err(e));
+        }
+        // A worker can hand on only bindings it holds itself.
+        for b in &code.bindings {
+            let granted = match &b.value {
+                types::BindingValue::WorkerLoader(id) => self.check_loader(id),
+                types::BindingValue::DurableObjectNamespace(id) => self.check_namespace(id),
+                types::BindingValue::Json(_) => Ok(()),
+            };
+            if let Err(e) = granted {
+                return Ok(Err(e));
+            }
         }
         Ok(self.services.loader_load(id, code).await)
     }
@@ -238,7 +266,11 @@ impl HostState {
         let db = instance.state_mut().db.as_mut().expect("facets have a database");
         match outcome {
             Ok(result) => {
-                db.commit_event().map_err(storage_error)?;
+                match db.commit_event() {
+                    // SQLite already rolled the event back (e.g. SQLITE_FULL); the code saw it.
+                    Ok(()) | Err(crate::storage::StorageError::EventAborted) => {}
+                    Err(e) => return Err(storage_error(e)),
+                }
                 result
             }
             Err(trap) => {

@@ -140,8 +140,10 @@ pub struct HostState {
     pub label: Label,
     /// The objects the current event runs in (see [`Services::fetch`]).
     pub chain: Arc<Vec<String>>,
-    /// Worker Loader bindings granted to this instance's worker.
+    /// Worker Loader bindings granted to this instance's worker (host ids).
     pub loaders: Vec<String>,
+    /// Durable Object namespaces granted to it (host ids).
+    pub namespaces: Vec<String>,
     /// Where this object's facets keep their databases; `None` outside objects.
     pub facet_dir: Option<PathBuf>,
     /// Running facets by name.
@@ -238,6 +240,7 @@ impl Runtime {
             label,
             chain: Arc::new(Vec::new()),
             loaders: Vec::new(),
+            namespaces: Vec::new(),
             facet_dir: None,
             facets: Default::default(),
             aborted: Default::default(),
@@ -281,14 +284,19 @@ impl Instance {
         self.bindings.facets_runtime_dispatch().call_compile(&mut self.store, name, source).await
     }
 
-    /// Evaluates the worker's main module, and grants its Worker Loader bindings.
+    /// Evaluates the worker's main module, and grants its bindings.
     pub async fn load(&mut self, worker: &Worker) -> Outcome<()> {
-        self.store.data_mut().loaders = worker
-            .bindings
-            .iter()
-            .filter(|b| matches!(b.value, bindings::BindingValue::WorkerLoader))
-            .map(|b| b.name.clone())
-            .collect();
+        let state = self.store.data_mut();
+        state.loaders.clear();
+        state.namespaces.clear();
+        for b in &worker.bindings {
+            match &b.value {
+                bindings::BindingValue::WorkerLoader(id) => state.loaders.push(id.clone()),
+                bindings::BindingValue::DurableObjectNamespace(id) => state.namespaces.push(id.clone()),
+                bindings::BindingValue::Json(_) => {}
+            }
+        }
+        state.namespaces.extend(worker.exported_classes.iter().map(|c| format!("export:{c}")));
         self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await
     }
 

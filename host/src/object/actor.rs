@@ -55,7 +55,9 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
         let reply = match outcome {
             // A JS exception does not undo the writes made before it (as on Cloudflare).
             Ok(result) => match db.commit_event() {
-                Ok(()) => result.map_err(|js| {
+                // SQLite rolled the event back itself (e.g. SQLITE_FULL); the
+                // code saw that error, and its answer still goes out.
+                Ok(()) | Err(crate::storage::StorageError::EventAborted) => result.map_err(|js| {
                     tracing::error!(object = %label, stack = js.stack.as_deref().unwrap_or(""), "uncaught {}: {}", js.name, js.message);
                     EventError::Js(js)
                 }),

@@ -1,0 +1,92 @@
+//! The cost of a new app, in process (no HTTP): a supervisor object runs the
+//! app's code as its facet, as in `benches/fixtures/platform`.
+//!
+//! Run: `cargo bench -p facets --bench new_app`. Rows (median, p10, p90 in µs):
+//! - `new app`: first request to a new object whose code was never seen:
+//!   compile the source, start the supervisor, load the code, start the facet,
+//!   open both databases, run the request;
+//! - `new object, loaded code`: the same with code already in the loader cache;
+//! - `warm request`: supervisor → facet on live instances (the baseline).
+//! Data lives on tmpfs with `--durability normal`, so fsync does not dominate.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use facets::engine::HttpRequest;
+use facets::server::ServeOptions;
+use facets::storage::Durability;
+
+const APP: &str = r#"
+import { DurableObject } from "cloudflare:workers";
+export class App extends DurableObject {
+  fetch(request) {
+    const n = (this.ctx.storage.kv.get("n") ?? 0) + 1;
+    this.ctx.storage.kv.put("n", n);
+    return new Response(String(n));
+  }
+}
+"#;
+
+fn request(app: &str, code: &str, source: &str) -> HttpRequest {
+    HttpRequest {
+        method: "POST".into(),
+        url: format!("http://bench/?app={app}&code={code}"),
+        headers: vec![],
+        body: Some(source.as_bytes().to_vec()),
+    }
+}
+
+fn row(name: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
+    println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} |", p(0.5), p(0.1), p(0.9));
+}
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
+    rt.block_on(async {
+        let options = ServeOptions {
+            data_dir: Some(tmp.path().to_path_buf()),
+            durability: Durability::Normal,
+            ..ServeOptions::default()
+        };
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/fixtures/platform");
+        let prepared = facets::server::prepare(&project, &options).await?;
+        let registry = prepared.registry;
+        let n = 200;
+
+        let mut new_app = Vec::with_capacity(n);
+        for i in 0..n {
+            let source = format!("{APP}\n// app {i}\n");
+            let t = Instant::now();
+            let res = registry.fetch_entry(request(&format!("new-{i}"), &format!("code-{i}"), &source)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            new_app.push(t.elapsed());
+            anyhow::ensure!(res.body == b"1", "unexpected answer {:?}", String::from_utf8_lossy(&res.body));
+        }
+
+        let mut new_object = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = Instant::now();
+            let res = registry.fetch_entry(request(&format!("loaded-{i}"), "code-0", APP)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            new_object.push(t.elapsed());
+            anyhow::ensure!(res.body == b"1");
+        }
+
+        let mut warm = Vec::with_capacity(n * 5);
+        for _ in 0..n * 5 {
+            let t = Instant::now();
+            registry.fetch_entry(request("loaded-0", "code-0", APP)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            warm.push(t.elapsed());
+        }
+
+        println!("\nnew apps, in process, {n} each (µs)\n");
+        println!("| {:<28} | {:>9} | {:>9} | {:>9} |", "what", "median", "p10", "p90");
+        println!("|{:-<30}|{:->11}|{:->11}|{:->11}|", "", "", "", "");
+        row("new app (unseen code)", new_app);
+        row("new object, loaded code", new_object);
+        row("warm supervisor -> facet", warm);
+        registry.shutdown().await;
+        Ok(())
+    })
+}
