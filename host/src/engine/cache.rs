@@ -94,3 +94,53 @@ fn tempfile_in(dir: &Path, target: &Path) -> Result<PathBuf> {
     let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("engine");
     Ok(dir.join(format!(".{name}.{}.tmp", std::process::id())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> wasmtime::Engine {
+        wasmtime::Engine::new(wasmtime::Config::new().wasm_component_model(true)).expect("engine")
+    }
+
+    /// A tiny component (no imports, no exports) stands in for the engine.
+    const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    #[test]
+    fn a_corrupt_cache_file_is_recompiled_not_trusted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine();
+        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("first load compiles");
+        assert!(!hit, "an empty cache cannot hit");
+        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("second load");
+        assert!(hit, "the second load uses the cache");
+
+        let cwasm = std::fs::read_dir(dir.path())
+            .expect("cache dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .expect("a cached file");
+        let mut bytes = std::fs::read(&cwasm).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&cwasm, &bytes).expect("corrupt it");
+        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("a corrupt cache is rebuilt");
+        assert!(!hit, "a corrupt file must not be used");
+        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("and stored again");
+        assert!(hit);
+
+        std::fs::write(&cwasm, b"truncated").expect("truncate");
+        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("a truncated cache is rebuilt");
+        assert!(!hit);
+    }
+
+    #[test]
+    fn a_different_engine_gets_a_different_cache_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine();
+        load(&engine, COMPONENT, dir.path()).expect("load");
+        let other = b"\0asm\x0d\0\x01\0\0\x05\x04name";
+        let (_, hit) = load(&engine, other, dir.path()).expect("other engine");
+        assert!(!hit, "another engine's bytes must not reuse this cache entry");
+    }
+}
