@@ -7,12 +7,12 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::facets::runtime::dispatch::{Entry, Worker};
-pub use facets::runtime::types::{Binding, BindingValue};
-pub use facets::runtime::loader::WorkerCode;
-pub use facets::runtime::types::{Module, ModuleContent};
-pub use facets::runtime::log::Level;
-pub use facets::runtime::types::{HttpRequest, HttpResponse, JsError, ObjectId};
+pub use self::exports::facets::runtime::dispatch::{Entry, Worker};
+pub use self::facets::runtime::types::{Binding, BindingValue};
+pub use self::facets::runtime::loader::WorkerCode;
+pub use self::facets::runtime::types::{Module, ModuleContent};
+pub use self::facets::runtime::log::Level;
+pub use self::facets::runtime::types::{HttpRequest, HttpResponse, JsError, ObjectId};
 
 impl JsError {
     pub fn new(name: &str, message: impl Into<String>) -> Self {
