@@ -137,16 +137,43 @@ pub struct Database {
     auth: Arc<AuthState>,
 }
 
+/// Creates `dir` and its missing parents. With [`Durability::Full`] every
+/// new directory entry is synced too, so that a new object's database is not
+/// lost with its directory on a power loss (SQLite syncs the file, not the
+/// folders above it).
+fn create_dirs_durably(dir: &Path, durability: Durability) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() || d.is_dir() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    fs::create_dir_all(dir)?;
+    if durability == Durability::Full {
+        for d in &missing {
+            if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::File::open(parent)?.sync_all()?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Database {
     /// Opens (creating if needed) the database at `path`, creating its parent directories.
     ///
     /// Fails with [`StorageError::Locked`] at once if another connection has it open.
     pub fn open(path: &Path, opts: &StorageOptions) -> Result<Database, StorageError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            if !dir.is_dir() {
+                create_dirs_durably(dir, opts.durability).map_err(|source| StorageError::CreateDir {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            }
         }
         let open_error = |e: rusqlite::Error| -> StorageError {
             let e = SqliteError::from(e);
