@@ -195,8 +195,19 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             };
             bindings.push(types::Binding { name, value });
         }
+        let limits: Object<'js> = code.get("limits")?;
+        let outbound: Option<Array<'js>> = code.get("outbound")?;
+        let outbound = match outbound {
+            Some(a) => Some(types::OutboundStub {
+                binding: a.get(0)?,
+                id: types::ObjectId { hex: a.get(1)?, name: a.get(2)? },
+            }),
+            None => None,
+        };
         let worker = loader::WorkerCode {
             bindings,
+            outbound,
+            limits: types::Limits { cpu_ms: limits.get("cpuMs")?, sub_requests: limits.get("subRequests")? },
             compatibility_date: code.get("compatibilityDate")?,
             compatibility_flags: code.get("compatibilityFlags")?,
             main_module: code.get("mainModule")?,

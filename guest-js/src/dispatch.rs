@@ -56,7 +56,17 @@ impl Guest for Engine {
                     Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
                     None => Value::new_undefined(ctx.clone()),
                 };
-                setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags, env, worker.block_outbound))?;
+                let outbound: Value = match worker.outbound {
+                    Some(o) => {
+                        let a = Array::new(ctx.clone())?;
+                        a.set(0, o.binding)?;
+                        a.set(1, o.id.hex)?;
+                        a.set(2, o.id.name)?;
+                        a.into_value()
+                    }
+                    None => Value::new_undefined(ctx.clone()),
+                };
+                setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags, env, worker.block_outbound, outbound))?;
                 let main = crate::modules::normalize(&worker.main_module);
                 let promise = Module::import(ctx, main)?;
                 let namespace: Object = settle(ctx, promise)?;

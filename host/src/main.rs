@@ -45,6 +45,12 @@ enum Command {
         /// Largest database of one object, in bytes; a write beyond it fails with SQLITE_FULL.
         #[arg(long, default_value_t = 10 << 30)]
         max_database_bytes: u64,
+        /// CPU time one request (event) may use, in milliseconds; beyond it the event fails and its instance is discarded.
+        #[arg(long, default_value_t = 30_000)]
+        max_cpu_ms: u32,
+        /// Subrequests (Durable Object and loaded-worker calls, fetch) one event may make.
+        #[arg(long, default_value_t = 1_000)]
+        max_subrequests: u32,
         /// Seconds an object may stay idle before it is evicted from memory.
         #[arg(long, default_value_t = 30)]
         idle_timeout: u64,
@@ -97,13 +103,15 @@ fn init_logging(json: bool) {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, idle_timeout } => {
+        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, max_cpu_ms, max_subrequests, idle_timeout } => {
             let durability = match durability {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Normal => Durability::Normal,
             };
             let mut options = ServeOptions { ip, port, data_dir, durability, max_database_bytes, ..ServeOptions::default() };
             options.idle_timeout = std::time::Duration::from_secs(idle_timeout.max(1));
+            options.runtime.max_cpu_ms = max_cpu_ms;
+            options.runtime.max_subrequests = max_subrequests;
             if let Some(dir) = cache_dir {
                 options.runtime.cache_dir = dir;
             }

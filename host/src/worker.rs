@@ -177,6 +177,8 @@ pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerC
         compatibility_flags: code.compatibility_flags,
         env: code.env,
         block_outbound: code.block_outbound,
+        outbound: code.outbound,
+        limits: code.limits,
     })
 }
 
@@ -254,6 +256,8 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
         compatibility_flags: config.compatibility_flags.clone(),
         env: None,
         block_outbound: false,
+        outbound: None,
+        limits: crate::engine::bindings::Limits { cpu_ms: None, sub_requests: None },
     };
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.

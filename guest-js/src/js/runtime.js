@@ -1129,7 +1129,9 @@
     get(id, _options) {
       if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId (from idFromName, newUniqueId or idFromString)");
       const stub = new DurableObjectStub(this.#binding, id);
-      return rpcStub(stub, async (method, args) => stub._call(method, args));
+      const proxy = rpcStub(stub, async (method, args) => stub._call(method, args));
+      bindingIds.set(proxy, ["stub", this.#binding, id.toString(), id.name]);
+      return proxy;
     }
     getByName(name, options) {
       return this.get(this.idFromName(name), options);
@@ -1420,8 +1422,24 @@
     const mainModule = code.mainModule === undefined ? modules[0][0] : String(code.mainModule);
     if (!modules.some((m) => m[0] === mainModule)) throw new TypeError(`WorkerCode.mainModule "${mainModule}" is not one of the modules`);
     const outbound = code.globalOutbound;
+    let outboundStub;
     if (outbound !== undefined && outbound !== null) {
-      throw new TypeError("WorkerCode.globalOutbound: only null (block all) or omitted (inherit) are supported");
+      const id = typeof outbound === "object" ? bindingIds.get(outbound) : undefined;
+      if (!id || id[0] !== "stub") {
+        throw new TypeError("WorkerCode.globalOutbound must be null (no network), omitted (inherit) or a Durable Object stub");
+      }
+      outboundStub = [id[1], id[2], id[3]];
+    } else if (outbound === undefined && outboundTarget) {
+      outboundStub = outboundTarget.slice(); // inherited
+    }
+    const limits = {};
+    if (code.limits !== undefined && code.limits !== null) {
+      for (const k of ["cpuMs", "subRequests"]) {
+        const v = code.limits[k];
+        if (v === undefined) continue;
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`WorkerCode.limits.${k} must be a non-negative integer`);
+        limits[k] = v;
+      }
     }
     // Bindings at the top level of `env` are handed on (the host checks that
     // the caller holds them); everything else is structured-cloned.
@@ -1445,7 +1463,9 @@
       modules,
       bindings,
       env: plainEnv === undefined ? undefined : serialize(plainEnv),
-      blockOutbound: outbound === null || blockOutbound,
+      outbound: outboundStub,
+      limits,
+      blockOutbound: outbound === null || (outbound === undefined && blockOutbound),
     };
   }
 
@@ -1634,7 +1654,10 @@
   };
 
   async function fetch(input, init) {
-    void requestObject(input, init);
+    const req = requestObject(input, init);
+    if (outboundTarget) {
+      return fromResponseArray(host.stubFetch(outboundTarget[0], outboundTarget[1], outboundTarget[2], req));
+    }
     if (blockOutbound) {
       throw new Error("fetch() is blocked: this worker was loaded with globalOutbound: null, so it has no network access");
     }
@@ -1659,6 +1682,7 @@
   let worker = null;
   let object = null;
   let blockOutbound = false;
+  let outboundTarget = null; // [binding, hex, name] of a globalOutbound stub
 
   // The target of an event sent to an entrypoint (kind 0: default export, 2: named).
   function entrypoint(kind, name) {
@@ -1702,7 +1726,8 @@
     env,
     serialize,
     deserialize,
-    setup(bindings, exported, compatibilityFlags, envBytes, noOutbound) {
+    setup(bindings, exported, compatibilityFlags, envBytes, noOutbound, outbound) {
+      if (outbound !== undefined) outboundTarget = outbound;
       int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
       blockOutbound = !!noOutbound;
       if (envBytes !== undefined) O.assign(env, deserialize(envBytes));

@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::facets::runtime::dispatch::{Entry, Worker};
-pub use self::facets::runtime::types::{Binding, BindingValue};
+pub use self::facets::runtime::types::{Binding, BindingValue, Limits, OutboundStub};
 pub use self::facets::runtime::loader::WorkerCode;
 pub use self::facets::runtime::types::{Module, ModuleContent};
 pub use self::facets::runtime::log::Level;

@@ -75,7 +75,7 @@ impl stubs::Host for HostState {
     }
 
     async fn fetch(&mut self, binding: String, id: ObjectId, request: HttpRequest) -> Res<HttpResponse> {
-        if let Err(e) = self.check_namespace(&binding) {
+        if let Err(e) = self.check_namespace(&binding).and_then(|()| self.subrequest()) {
             return Ok(Err(e));
         }
         let fut = self.services.fetch(self.chain.clone(), binding, id, request);
@@ -83,7 +83,7 @@ impl stubs::Host for HostState {
     }
 
     async fn call(&mut self, binding: String, id: ObjectId, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
-        if let Err(e) = self.check_namespace(&binding) {
+        if let Err(e) = self.check_namespace(&binding).and_then(|()| self.subrequest()) {
             return Ok(Err(e));
         }
         let fut = self.services.call(self.chain.clone(), binding, id, method, args);
@@ -102,6 +102,7 @@ impl HostState {
 
     /// A fresh instance running loaded code `key` (stateless entrypoints).
     async fn entrypoint_instance(&mut self, key: &str) -> Result<super::Instance, JsError> {
+        self.subrequest()?;
         let worker = self.services.loaded(key).ok_or_else(|| {
             JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
         })?;
@@ -130,7 +131,10 @@ fn entry_of(entrypoint: Option<String>) -> Entry {
 }
 
 fn trap_error(what: &str, trap: wasmtime::Error) -> JsError {
-    JsError::new("Error", format!("{what} failed: {trap}"))
+    match trap.downcast_ref::<super::LimitError>() {
+        Some(limit) => JsError::new("Error", format!("{what}: {limit}")),
+        None => JsError::new("Error", format!("{what} failed: {trap}")),
+    }
 }
 
 impl loader::Host for HostState {
@@ -150,6 +154,11 @@ impl loader::Host for HostState {
                 types::BindingValue::Json(_) => Ok(()),
             };
             if let Err(e) = granted {
+                return Ok(Err(e));
+            }
+        }
+        if let Some(o) = &code.outbound {
+            if let Err(e) = self.check_namespace(&o.binding) {
                 return Ok(Err(e));
             }
         }

@@ -49,6 +49,10 @@ pub struct RuntimeOptions {
     pub max_instances: u32,
     /// Linear memory of one instance, at most. Default 128 MiB.
     pub max_memory_bytes: usize,
+    /// CPU time one event may use, at most (ms). Default 30,000, Cloudflare's default.
+    pub max_cpu_ms: u32,
+    /// Subrequests (stub and loaded-worker calls, `fetch()`) one event may make. Default 1,000.
+    pub max_subrequests: u32,
 }
 
 impl Default for RuntimeOptions {
@@ -58,6 +62,8 @@ impl Default for RuntimeOptions {
             engine_path: None,
             max_instances: 1_000,
             max_memory_bytes: 128 << 20,
+            max_cpu_ms: 30_000,
+            max_subrequests: 1_000,
         }
     }
 }
@@ -100,6 +106,29 @@ pub trait Services: Send + Sync + 'static {
     fn runtime(&self) -> Arc<Runtime>;
     /// Storage settings for facets' databases.
     fn storage_options(&self) -> crate::storage::StorageOptions;
+}
+
+/// A limit an event hit. The instance is discarded (the error is a trap).
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("exceeded CPU time limit ({0} ms)")]
+    Cpu(u32),
+}
+
+/// Describes a trap for the caller: a limit's own message, or the trap.
+pub fn describe_trap(trap: &wasmtime::Error) -> String {
+    match trap.downcast_ref::<LimitError>() {
+        Some(limit) => limit.to_string(),
+        None => format!("the instance failed: {trap}"),
+    }
+}
+
+/// The limits of each event of one instance (the lower of the host's and
+/// those asked for with the code).
+#[derive(Clone, Copy, Debug)]
+pub struct EventLimits {
+    pub cpu_ms: u32,
+    pub subrequests: u32,
 }
 
 /// A facet running in its parent's instance.
@@ -153,6 +182,25 @@ pub struct HostState {
     pub next_generation: u32,
     /// 0 for objects and workers, 1 for their facets, ...
     pub depth: u32,
+    pub limits: EventLimits,
+    /// Epoch ticks the current event has run for (≈ its CPU time).
+    pub cpu_ticks: u32,
+    /// Subrequests the current event has made.
+    pub subrequests: u32,
+}
+
+impl HostState {
+    /// Counts one subrequest of the current event.
+    pub fn subrequest(&mut self) -> Result<(), JsError> {
+        self.subrequests += 1;
+        if self.subrequests > self.limits.subrequests {
+            return Err(JsError::new(
+                "Error",
+                format!("exceeded the subrequest limit ({} per request)", self.limits.subrequests),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl WasiView for HostState {
@@ -164,6 +212,7 @@ impl WasiView for HostState {
 /// The Wasmtime engine, the compiled engine component and its `InstancePre`.
 pub struct Runtime {
     engine: wasmtime::Engine,
+    default_limits: EventLimits,
     pre: bindings::EnginePre<HostState>,
     ticker_stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -215,7 +264,8 @@ impl Runtime {
                 }
             }
         })?;
-        Ok(Arc::new(Runtime { engine, pre, ticker_stop }))
+        let default_limits = EventLimits { cpu_ms: options.max_cpu_ms, subrequests: options.max_subrequests };
+        Ok(Arc::new(Runtime { engine, default_limits, pre, ticker_stop }))
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -246,10 +296,23 @@ impl Runtime {
             aborted: Default::default(),
             next_generation: 1,
             depth: 0,
+            limits: self.default_limits,
+            cpu_ticks: 0,
+            subrequests: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        // At every tick the guest runs through, count it against the event's
+        // CPU budget and yield to the other tasks of this thread.
+        store.epoch_deadline_callback(|mut cx| {
+            let state = cx.data_mut();
+            state.cpu_ticks += 1;
+            let used_ms = state.cpu_ticks as u128 * EPOCH_TICK.as_millis();
+            if used_ms > state.limits.cpu_ms as u128 {
+                return Err(wasmtime::Error::new(LimitError::Cpu(state.limits.cpu_ms)));
+            }
+            Ok(wasmtime::UpdateDeadline::Yield(1))
+        });
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance { store, bindings })
     }
@@ -286,7 +349,12 @@ impl Instance {
 
     /// Evaluates the worker's main module, and grants its bindings.
     pub async fn load(&mut self, worker: &Worker) -> Outcome<()> {
+        let defaults = self.store.data().limits;
         let state = self.store.data_mut();
+        state.limits = EventLimits {
+            cpu_ms: worker.limits.cpu_ms.map_or(defaults.cpu_ms, |l| l.min(defaults.cpu_ms)),
+            subrequests: worker.limits.sub_requests.map_or(defaults.subrequests, |l| l.min(defaults.subrequests)),
+        };
         state.loaders.clear();
         state.namespaces.clear();
         for b in &worker.bindings {
@@ -296,22 +364,37 @@ impl Instance {
                 bindings::BindingValue::Json(_) => {}
             }
         }
+        if let Some(o) = &worker.outbound {
+            state.namespaces.push(o.binding.clone());
+        }
         state.namespaces.extend(worker.exported_classes.iter().map(|c| format!("export:{c}")));
+        self.begin_event();
         self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await
+    }
+
+    /// Starts the accounting of a new event.
+    fn begin_event(&mut self) {
+        let state = self.store.data_mut();
+        state.cpu_ticks = 0;
+        state.subrequests = 0;
+        self.store.set_epoch_deadline(1);
     }
 
     /// Calls an RPC method.
     pub async fn call(&mut self, entry: Entry, method: &str, args: &[u8]) -> Outcome<Vec<u8>> {
+        self.begin_event();
         self.bindings.facets_runtime_dispatch().call_call(&mut self.store, &entry, method, args).await
     }
 
     /// Constructs the Durable Object of class `class_name` in this instance.
     pub async fn start_object(&mut self, class_name: &str, id: &ObjectId) -> Outcome<()> {
+        self.begin_event();
         self.bindings.facets_runtime_dispatch().call_start_object(&mut self.store, class_name, id).await
     }
 
     /// Runs one `fetch` event.
     pub async fn fetch(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<HttpResponse> {
+        self.begin_event();
         self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, &entry, request).await
     }
 }

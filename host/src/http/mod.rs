@@ -116,6 +116,9 @@ async fn handle(
         }
         Err(EventError::Internal(m)) => {
             tracing::error!(object = "worker", "{m}");
+            if m.starts_with("exceeded ") {
+                return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &format!("Service Unavailable: the worker {m}\n")));
+            }
             return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
         }
     };

@@ -69,9 +69,10 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
             },
             Err(trap) => {
                 let _ = db.rollback_event();
-                tracing::error!(object = %label, "instance trapped, discarding it: {trap:#}");
+                let described = crate::engine::describe_trap(&trap);
+                tracing::error!(object = %label, "discarding the instance: {described}");
                 instance = None;
-                Err(EventError::Internal(format!("the Durable Object's instance failed: {trap}")))
+                Err(EventError::Internal(described))
             }
         };
         let _ = event.reply.send(reply);

@@ -151,7 +151,7 @@ impl Registry {
                 }
                 result.map_err(EventError::Js)
             }
-            Err(trap) => Err(EventError::Internal(format!("the worker trapped: {trap:#}"))),
+            Err(trap) => Err(EventError::Internal(crate::engine::describe_trap(&trap))),
         }
     }
 

@@ -1,0 +1,87 @@
+//! Limits that preempt a running guest, and what loaded code may do:
+//! CPU time per event (host-wide and per loaded code), subrequests per event,
+//! and `globalOutbound` routed through a Durable Object stub.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestHost, fixture};
+
+fn host(extra: &[&str]) -> (TestHost, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let host = TestHost::start_with(fixture("limits_cpu"), data.path(), extra);
+    (host, data)
+}
+
+#[test]
+fn an_object_spinning_forever_is_stopped_at_the_cpu_limit_and_serves_its_next_request() {
+    let (host, _data) = host(&["--max-cpu-ms", "200"]);
+    assert_eq!(host.get("/spinner/a/count").body, r#"{"n":1,"spun":false}"#);
+
+    let started = Instant::now();
+    // The entry worker's stub.fetch() throws the limit error; it does not
+    // catch it, so the client gets a 500 and the log says why.
+    let spin = host.get("/spinner/a/spin");
+    assert_eq!(spin.status, 500, "body: {}", spin.body);
+    assert!(started.elapsed() < Duration::from_secs(10), "the limit must preempt the loop");
+
+    // The spinning event's write was rolled back; the object serves normally.
+    assert_eq!(host.get("/spinner/a/count").body, r#"{"n":2,"spun":false}"#);
+    assert!(host.logs().contains("exceeded CPU time limit (200 ms)"), "logs: {}", host.logs());
+}
+
+#[test]
+fn other_objects_keep_being_served_while_one_spins() {
+    let (host, _data) = host(&["--max-cpu-ms", "3000"]);
+    let spinner = {
+        let url = host.url("/spinner/busy/spin");
+        std::thread::spawn(move || ureq_get(&url))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    for i in 0..5 {
+        let r = host.get(&format!("/spinner/calm-{i}/count"));
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "well-behaved objects waited {:?} for a spinning one",
+        started.elapsed()
+    );
+    assert_eq!(spinner.join().expect("spinner thread"), 500);
+}
+
+fn ureq_get(url: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    agent.get(url).call().map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+#[test]
+fn a_facet_over_its_loaded_cpu_limit_fails_with_an_error_the_supervisor_catches() {
+    let (host, _data) = host(&[]);
+    let started = Instant::now();
+    let r = host.get("/sup/s1/facet-spin");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("exceeded CPU time limit (50 ms)"), "body: {}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The supervisor is fine; the facet is started again on the next request (and stopped again).
+    let again = host.get("/sup/s1/facet-spin");
+    assert!(again.body.contains("exceeded CPU time limit (50 ms)"), "body: {}", again.body);
+}
+
+#[test]
+fn loaded_code_with_a_stub_as_global_outbound_sends_its_fetches_there() {
+    let (host, _data) = host(&[]);
+    let r = host.get("/sup/s2/outbound");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, "outbound said: echo GET /from-app");
+}
+
+#[test]
+fn loaded_code_cannot_make_more_subrequests_than_its_limit() {
+    let (host, _data) = host(&[]);
+    assert_eq!(host.get("/sup/s3/subrequests?n=3").body, r#"{"done":3}"#);
+    let r = host.get("/sup/s3/subrequests?n=4");
+    assert!(r.body.contains("exceeded the subrequest limit (3 per request)"), "body: {}", r.body);
+}
