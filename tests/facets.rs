@@ -512,3 +512,17 @@ fn facets_nest_up_to_the_limit_and_no_deeper() {
     // The server is fine afterwards.
     assert_eq!(get_json(&host, "/lab/nesting/facet/after/kv-get?key=k")["isUndefined"], true);
 }
+
+#[test]
+fn a_facet_gets_the_id_its_startup_callback_returns_or_one_of_its_own() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let host = TestHost::start_with(fixture("facets_id"), data.path(), &[]);
+    let with: serde_json::Value = serde_json::from_str(&host.get("/?id=chosen-one").body).expect("json");
+    assert_eq!(with["id"], with["expected"], "{with}");
+    assert_eq!(with["name"], "chosen-one");
+    let without: serde_json::Value = serde_json::from_str(&host.get("/").body).expect("json");
+    let id = without["id"].as_str().expect("an id");
+    assert_eq!(id.len(), 64, "{without}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(without["name"], "without-id");
+}

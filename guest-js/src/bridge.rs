@@ -227,8 +227,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         buffer(&ctx, out)
     })?)?;
     set("facetRunning", Function::new(c.clone(), |name: String| -> Option<u32> { facets::running(&name) })?)?;
-    set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String| -> Result<u32> {
-        facets::start(&name, &key, &class_name).map_err(|e| throw(&ctx, e))
+    set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String, id_hex: Option<String>, id_name: Option<String>| -> Result<u32> {
+        let id = id_hex.map(|hex| types::ObjectId { hex, name: id_name });
+        facets::start(&name, &key, &class_name, id.as_ref()).map_err(|e| throw(&ctx, e))
     })?)?;
     set("facetFetch", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, req: Object<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;

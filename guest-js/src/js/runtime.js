@@ -1547,8 +1547,12 @@
         if (!(cls instanceof DurableObjectClass)) {
           throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
         }
+        let id = options.id;
+        if (id !== undefined && !(id instanceof DurableObjectId)) {
+          throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
+        }
         const key = await cls._worker._key();
-        generation = host.facetStart(name, key, cls._name);
+        generation = host.facetStart(name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
         return generation;
       };
       const base = {

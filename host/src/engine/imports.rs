@@ -207,7 +207,7 @@ impl HostState {
         Ok(self.facets.get_mut(name).expect("checked above"))
     }
 
-    async fn start_facet(&mut self, name: &str, key: &str, class_name: &str) -> Result<u32, JsError> {
+    async fn start_facet(&mut self, name: &str, key: &str, class_name: &str, given_id: Option<ObjectId>) -> Result<u32, JsError> {
         if let Some(slot) = self.facets.get(name) {
             return Ok(slot.generation);
         }
@@ -236,13 +236,13 @@ impl HostState {
             state.depth = self.depth + 1;
         }
         instance.load(&worker).await.unwrap_or_else(|t| Err(trap_error("loading the facet", t)))?;
-        let id = ObjectId {
+        let id = given_id.unwrap_or_else(|| ObjectId {
             hex: {
                 use sha2::Digest;
                 hex::encode(sha2::Sha256::new().chain_update(self.label.object.as_bytes()).chain_update([0]).chain_update(name).finalize())
             },
             name: Some(name.to_string()),
-        };
+        });
         {
             let db = instance.state_mut().db.as_mut().expect("facets have a database");
             db.begin_event().map_err(storage_error)?;
@@ -296,8 +296,8 @@ impl facets::Host for HostState {
         Ok(self.facets.get(&name).map(|f| f.generation))
     }
 
-    async fn start(&mut self, name: String, key: String, class_name: String) -> Res<u32> {
-        Ok(self.start_facet(&name, &key, &class_name).await)
+    async fn start(&mut self, name: String, key: String, class_name: String, id: Option<ObjectId>) -> Res<u32> {
+        Ok(self.start_facet(&name, &key, &class_name, id).await)
     }
 
     async fn fetch(&mut self, name: String, generation: u32, request: HttpRequest) -> Res<HttpResponse> {
