@@ -85,3 +85,16 @@ fn loaded_code_cannot_make_more_subrequests_than_its_limit() {
     let r = host.get("/sup/s3/subrequests?n=4");
     assert!(r.body.contains("exceeded the subrequest limit (3 per request)"), "body: {}", r.body);
 }
+
+#[test]
+fn a_runaway_sql_query_is_interrupted_at_the_cpu_limit() {
+    let (host, _data) = host(&["--max-cpu-ms", "300"]);
+    assert_eq!(host.get("/spinner/q/count").body, r#"{"n":1,"spun":false}"#);
+    let started = Instant::now();
+    let bomb = host.get("/spinner/q/sqlbomb");
+    assert_eq!(bomb.status, 500, "body: {}", bomb.body);
+    assert!(started.elapsed() < Duration::from_secs(10), "the query must be interrupted");
+    assert!(host.logs().contains("exceeded CPU time limit (300 ms)"), "logs: {}", host.logs());
+    // Rolled back, and the object (and its database) keep working.
+    assert_eq!(host.get("/spinner/q/count").body, r#"{"n":2,"spun":false}"#);
+}

@@ -372,14 +372,30 @@ fn from_sql(v: crate::storage::SqlValue) -> sql::SqlValue {
 impl sql::Host for HostState {
     async fn exec(&mut self, query: String, bindings: Vec<sql::SqlValue>) -> Res<sql::ExecResult> {
         let bindings: Vec<_> = bindings.into_iter().map(to_sql).collect();
-        Ok(self.database().and_then(|db| {
-            let r = db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error)?;
-            Ok(sql::ExecResult {
+        // The query runs in the host, outside the epoch's reach: give it what
+        // is left of the event's CPU budget, and charge what it used.
+        let tick = super::EPOCH_TICK.as_millis() as u64;
+        let left_ms = (self.limits.cpu_ms as u64).saturating_sub(self.cpu_ticks as u64 * tick);
+        let started = std::time::Instant::now();
+        if let Some(db) = self.db.as_ref() {
+            db.set_deadline(Some(started + std::time::Duration::from_millis(left_ms)));
+        }
+        let result = self.database().and_then(|db| db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error));
+        if let Some(db) = self.db.as_ref() {
+            db.set_deadline(None);
+        }
+        let used_ticks = (started.elapsed().as_millis() as u64 / tick) as u32;
+        self.cpu_ticks = self.cpu_ticks.saturating_add(used_ticks);
+        if started.elapsed().as_millis() as u64 >= left_ms {
+            return Err(wasmtime::Error::new(super::LimitError::Cpu(self.limits.cpu_ms)));
+        }
+        Ok(result.map(|r| {
+            sql::ExecResult {
                 columns: r.columns,
                 rows: r.rows.into_iter().map(|row| row.into_iter().map(from_sql).collect()).collect(),
                 rows_read: r.rows_read,
                 rows_written: r.rows_written,
-            })
+            }
         }))
     }
 

@@ -135,6 +135,9 @@ pub struct Database {
     tx_depth: u32,
     /// Shared with the authorizer callback.
     auth: Arc<AuthState>,
+    /// When set, SQL still running at that instant is interrupted
+    /// (`SQLITE_INTERRUPT`): the event's CPU budget holds in SQLite too.
+    deadline: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// Creates `dir` and its missing parents. With [`Durability::Full`] every
@@ -161,6 +164,9 @@ fn create_dirs_durably(dir: &Path, durability: Durability) -> std::io::Result<()
     }
     Ok(())
 }
+
+/// SQLite virtual-machine steps between two checks of the deadline.
+const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
 impl Database {
     /// Opens (creating if needed) the database at `path`, creating its parent directories.
@@ -226,6 +232,13 @@ impl Database {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let auth = Arc::new(AuthState::default());
         policy::install(&mut conn, &auth).map_err(open_error)?;
+        let deadline: Arc<std::sync::Mutex<Option<std::time::Instant>>> = Arc::default();
+        let watched = deadline.clone();
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || watched.lock().map(|d| d.is_some_and(|d| std::time::Instant::now() >= d)).unwrap_or(false)),
+        )
+        .map_err(open_error)?;
 
         Ok(Database {
             conn,
@@ -233,7 +246,15 @@ impl Database {
             event: EventState::Idle,
             tx_depth: 0,
             auth,
+            deadline,
         })
+    }
+
+    /// Interrupts SQL still running at `deadline` (`None`: no deadline).
+    pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
+        if let Ok(mut d) = self.deadline.lock() {
+            *d = deadline;
+        }
     }
 
     /// Until the returned value is dropped, statements are the host's own (see [`policy`]).
