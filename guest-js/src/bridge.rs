@@ -323,6 +323,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         url_parts(&ctx, &u)
     })?)?;
 
+    crate::crypto::register(ctx, &host)?;
+    crate::encoding::register(ctx, &host)?;
+
     Ok(host)
 }
 

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`sys`]: every `unsafe` block (exports Javy and the component model need).
 //! - [`bridge`]: native functions the JS runtime calls (kv, stubs, log, url).
+//! - [`crypto`], [`encoding`]: native halves of `crypto.subtle`, `btoa`/`atob`, `TextDecoder`.
 //! - [`modules`]: the worker's modules and QuickJS's resolver/loader for them.
 //! - [`dispatch`]: the exported `dispatch` interface (load, start-object, fetch, compile).
 //! - `js/runtime.js`: the user-facing classes (DurableObject, Request, Response,
@@ -18,7 +19,9 @@ mod bindings {
 }
 
 mod bridge;
+mod crypto;
 mod dispatch;
+mod encoding;
 mod modules;
 mod sys;
 

@@ -1,0 +1,177 @@
+//! Web platform APIs in the guest: `crypto.subtle` (digests, HMAC),
+//! `btoa`/`atob`, `TextDecoder` and `crypto.randomUUID`, against known
+//! vectors (FIPS 180, RFC 4231) through the fixture `web_crypto`, whose
+//! `GET /` runs every case and answers a JSON report.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TestHost, fixture};
+use serde_json::{Value, json};
+
+/// Runs the fixture's cases once and returns the report.
+fn report(host: &TestHost) -> Value {
+    let reply = host.get("/");
+    assert_eq!(reply.status, 200, "GET /: {reply:?}\nlogs:\n{}", host.logs());
+    reply.json()
+}
+
+/// The value of a case that must succeed.
+fn ok<'a>(report: &'a Value, case: &str) -> &'a Value {
+    let r = &report[case];
+    assert_eq!(r["ok"], true, "case {case} failed: {r}");
+    &r["value"]
+}
+
+/// Asserts that a case threw (or rejected with) an Error named `name`.
+fn err(report: &Value, case: &str, name: &str) {
+    let r = &report[case];
+    assert_eq!(r["ok"], false, "case {case} should have failed with {name}: {r}");
+    assert_eq!(r["name"], name, "case {case}: {r}");
+    assert_eq!(r["isError"], true, "case {case} threw a non-Error: {r}");
+}
+
+#[test]
+fn web_platform_cases_match_known_vectors() {
+    let host = TestHost::start(fixture("web_crypto"));
+    let r = report(&host);
+
+    // FIPS 180 examples ("abc") and the empty message.
+    assert_eq!(ok(&r, "sha1_abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(ok(&r, "sha1_empty"), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(ok(&r, "sha256_abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(ok(&r, "sha256_empty"), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        ok(&r, "sha384_abc"),
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+    );
+    assert_eq!(
+        ok(&r, "sha384_empty"),
+        "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b"
+    );
+    assert_eq!(
+        ok(&r, "sha512_abc"),
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    );
+    assert_eq!(
+        ok(&r, "sha512_empty"),
+        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+    );
+    assert_eq!(
+        ok(&r, "digest_of_view_slice"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "a view digests only its own bytes"
+    );
+    assert_eq!(ok(&r, "digest_is_arraybuffer"), true);
+    assert_eq!(ok(&r, "digest_returns_promise"), true);
+    err(&r, "digest_unknown", "NotSupportedError");
+    assert_eq!(ok(&r, "digest_unknown_is_rejection"), true, "an unknown algorithm rejects rather than throws");
+
+    // HMAC: RFC 4231 test case 2.
+    assert_eq!(
+        ok(&r, "hmac_key_shape"),
+        &json!({
+            "type": "secret",
+            "extractable": false,
+            "algorithm": { "name": "HMAC", "hash": { "name": "SHA-256" }, "length": 32 },
+            "usages": ["sign", "verify"],
+            "isCryptoKey": true,
+            "tag": "[object CryptoKey]",
+        })
+    );
+    assert_eq!(
+        ok(&r, "hmac_sign"),
+        &json!({ "hex": "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", "isArrayBuffer": true })
+    );
+    assert_eq!(
+        ok(&r, "hmac_sign_sha512"),
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+    );
+    assert_eq!(ok(&r, "hmac_verify"), &json!({ "good": true, "badSig": false, "badData": false, "short": false }));
+    err(&r, "hmac_sign_without_usage", "InvalidAccessError");
+    err(&r, "hmac_verify_without_usage", "InvalidAccessError");
+    err(&r, "hmac_bad_usage", "SyntaxError");
+    err(&r, "hmac_no_usages", "SyntaxError");
+    assert_eq!(ok(&r, "hmac_export"), "4a656665", "the raw key is \"Jefe\"");
+    err(&r, "hmac_export_not_extractable", "InvalidAccessError");
+    err(&r, "hmac_unknown_hash", "NotSupportedError");
+    assert_eq!(ok(&r, "hmac_generate"), &json!({ "length": 512, "rawBytes": 64, "verifies": true }));
+    err(&r, "crypto_key_constructor", "TypeError");
+
+    // btoa / atob.
+    assert_eq!(ok(&r, "btoa_hello"), "SGVsbG8sIHdvcmxkIQ==");
+    assert_eq!(ok(&r, "btoa_latin1"), "//4A");
+    assert_eq!(ok(&r, "btoa_empty"), "");
+    err(&r, "btoa_non_latin1", "InvalidCharacterError");
+    assert_eq!(ok(&r, "atob_hello"), "Hello, world!");
+    assert_eq!(ok(&r, "atob_whitespace"), "Hello, world!", "ASCII whitespace is ignored");
+    assert_eq!(ok(&r, "atob_no_padding"), "Hello, world!", "missing padding is allowed");
+    assert_eq!(ok(&r, "atob_trailing_bits"), "a", "leftover bits are discarded");
+    assert_eq!(ok(&r, "atob_latin1"), &json!([255, 254, 0]));
+    err(&r, "atob_bad_length", "InvalidCharacterError");
+    err(&r, "atob_bad_char", "InvalidCharacterError");
+    err(&r, "atob_bad_padding", "InvalidCharacterError");
+    err(&r, "atob_padding_inside", "InvalidCharacterError");
+    assert_eq!(ok(&r, "round_trip"), true);
+    assert_eq!(ok(&r, "globals_hidden"), &json!([]), "private helpers leaked as globals");
+
+    // TextDecoder.
+    assert_eq!(ok(&r, "utf8_invalid"), "a\u{fffd}b\u{fffd}");
+    err(&r, "utf8_invalid_fatal", "TypeError");
+    assert_eq!(ok(&r, "utf8_fatal_valid"), "héllo €");
+    assert_eq!(ok(&r, "utf8_bom_removed"), "hi");
+    assert_eq!(ok(&r, "utf8_bom_kept"), "\u{feff}hi");
+    assert_eq!(ok(&r, "utf16le"), "h€😀");
+    assert_eq!(ok(&r, "utf16le_bom"), "hi");
+    assert_eq!(ok(&r, "utf16be"), "h€");
+    err(&r, "utf16le_odd_fatal", "TypeError");
+    assert_eq!(ok(&r, "windows1252"), "€Aé");
+    assert_eq!(ok(&r, "latin1_label"), &json!({ "encoding": "windows-1252", "text": "€ÿ" }));
+    assert_eq!(ok(&r, "iso8859_2"), "Ął");
+    assert_eq!(ok(&r, "koi8r"), "При");
+    assert_eq!(
+        ok(&r, "encoding_names"),
+        &json!([
+            "utf-8", "utf-8", "utf-16le", "utf-16be", "windows-1252", "windows-1252", "iso-8859-2", "windows-1251",
+            "koi8-r", "shift_jis"
+        ])
+    );
+    assert_eq!(ok(&r, "decoder_flags"), &json!({ "fatal": true, "ignoreBOM": true, "encoding": "utf-8" }));
+    assert_eq!(ok(&r, "decode_no_input"), "");
+    assert_eq!(ok(&r, "decode_dataview"), "hi");
+    err(&r, "unknown_label", "RangeError");
+    err(&r, "replacement_label", "RangeError");
+    assert_eq!(ok(&r, "stream_utf8"), &json!(["", "a", "", "€", "", "", "€!"]));
+    assert_eq!(ok(&r, "stream_utf8_truncated"), &json!(["a", "\u{fffd}"]), "a truncated sequence at the end is U+FFFD");
+    err(&r, "stream_utf8_truncated_fatal", "TypeError");
+    assert_eq!(ok(&r, "stream_after_fatal_error"), "hi", "after an error the decoder starts afresh");
+    assert_eq!(ok(&r, "stream_utf16le"), "|h||😀|", "code units and surrogate pairs split across chunks");
+
+    // Nothing left unchecked: every case in the report is asserted above.
+    let cases = r.as_object().expect("the report is an object").len();
+    assert_eq!(cases, 65, "the fixture's cases changed; update this test: {r}");
+}
+
+#[test]
+fn random_uuids_differ_across_requests_and_objects() {
+    let host = TestHost::start(fixture("web_crypto"));
+    let uuid = |path: &str| -> String {
+        let reply = host.get(path);
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}\nlogs:\n{}", host.logs());
+        let json = reply.json();
+        let uuid = json["uuid"].as_str().unwrap_or_else(|| panic!("no uuid in {json}")).to_owned();
+        let b = uuid.as_bytes();
+        assert!(
+            uuid.len() == 36
+                && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+                && b[14] == b'4'
+                && matches!(b[19], b'8' | b'9' | b'a' | b'b'),
+            "not a version 4 UUID: {uuid}"
+        );
+        uuid
+    };
+    let all = [uuid("/uuid"), uuid("/uuid"), uuid("/object-uuid/a"), uuid("/object-uuid/b"), uuid("/object-uuid/a")];
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "randomUUID repeated a value (randomness baked into the snapshot?): {all:?}");
+}
