@@ -98,3 +98,19 @@ fn a_runaway_sql_query_is_interrupted_at_the_cpu_limit() {
     // Rolled back, and the object (and its database) keep working.
     assert_eq!(host.get("/spinner/q/count").body, r#"{"n":2,"spun":false}"#);
 }
+
+#[test]
+fn memory_bombs_fail_with_out_of_memory_and_the_next_request_is_served() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let host = TestHost::start_with(fixture("limits_memory"), data.path(), &[]);
+    // Array growth, string doubling, typed arrays: each stops at the
+    // instance's linear-memory cap (128 MiB) with a JS error, not the host.
+    for (path, message) in [("/bomb", "out of memory"), ("/str", "string too long"), ("/ta", "out of memory")] {
+        let started = Instant::now();
+        let r = host.get(path);
+        assert_eq!(r.status, 500, "{path}: {}", r.body);
+        assert!(started.elapsed() < Duration::from_secs(20), "{path} took {:?}", started.elapsed());
+        assert!(host.logs().contains(message), "{path}: logs: {}", host.logs());
+        assert_eq!(host.get("/").body, "ok", "after {path}");
+    }
+}
