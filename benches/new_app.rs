@@ -7,6 +7,7 @@
 //!   open both databases, run the request;
 //! - `new object, loaded code`: the same with code already in the loader cache;
 //! - `warm request`: supervisor → facet on live instances (the baseline).
+//!
 //! Data lives on tmpfs with `--durability normal`, so fsync does not dominate.
 
 use std::path::Path;

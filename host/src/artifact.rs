@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection,
+    CodeSection, CustomSection, DataCountSection, DataSection, EntityType, ExportKind, ExportSection,
     Function, FunctionSection, ImportSection, Instruction, MemoryType, Module, TypeSection, ValType,
 };
 
@@ -92,7 +92,6 @@ pub fn write(bytecode: &[u8], info: &ArtifactInfo) -> Vec<u8> {
     let mut data = DataSection::new();
     data.passive(bytecode.iter().copied());
     module.section(&data);
-    let _ = ConstExpr::i32_const(0);
 
     let json = serde_json::to_vec(info).expect("artifact info serializes");
     module.section(&CustomSection { name: SECTION.into(), data: json.into() });

@@ -575,7 +575,6 @@
   // ---------------------------------------------------------------------------
   // URL (parsing by the `url` crate, WHATWG) and URLSearchParams.
 
-  const URL_PARTS = ["href", "origin", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"];
 
   function formEncode(s) {
     const bytes = host.utf8Encode(String(s));
@@ -763,7 +762,6 @@
     toJSON() { return this.#parts[0]; }
     get [Symbol.toStringTag]() { return "URL"; }
   }
-  void URL_PARTS;
 
   // ---------------------------------------------------------------------------
   // Fetch API (minimal; bodies are buffered).

@@ -157,11 +157,10 @@ impl loader::Host for HostState {
                 return Ok(Err(e));
             }
         }
-        if let Some(o) = &code.outbound {
-            if let Err(e) = self.check_namespace(&o.binding) {
+        if let Some(o) = &code.outbound
+            && let Err(e) = self.check_namespace(&o.binding) {
                 return Ok(Err(e));
             }
-        }
         Ok(self.services.loader_load(id, code).await)
     }
 
@@ -196,11 +195,10 @@ impl HostState {
         match self.facets.get(name) {
             Some(slot) if slot.generation == generation => {}
             _ => {
-                if let Some((g, reason)) = self.aborted.get(name) {
-                    if *g == generation {
+                if let Some((g, reason)) = self.aborted.get(name)
+                    && *g == generation {
                         return Err(JsError::new("Error", reason.clone()));
                     }
-                }
                 return Err(JsError::new("Error", format!("facet \"{name}\" is not running (it was stopped or restarted); get a new stub with ctx.facets.get()")));
             }
         }

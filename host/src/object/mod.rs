@@ -224,11 +224,10 @@ impl Registry {
     fn object_sender(&self, class: &str, id: &ObjectId) -> mpsc::UnboundedSender<Event> {
         let key = (class.to_string(), id.hex.clone());
         let mut objects = self.objects.lock().expect("objects lock");
-        if let Some(tx) = objects.get(&key) {
-            if !tx.is_closed() {
+        if let Some(tx) = objects.get(&key)
+            && !tx.is_closed() {
                 return tx.clone();
             }
-        }
         let (tx, rx) = mpsc::unbounded_channel();
         objects.insert(key, tx.clone());
         let registry = self.this.upgrade().expect("registry is alive while it serves");

@@ -173,14 +173,13 @@ impl Database {
     ///
     /// Fails with [`StorageError::Locked`] at once if another connection has it open.
     pub fn open(path: &Path, opts: &StorageOptions) -> Result<Database, StorageError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir() {
                 create_dirs_durably(dir, opts.durability).map_err(|source| StorageError::CreateDir {
                     path: path.to_path_buf(),
                     source,
                 })?;
             }
-        }
         let open_error = |e: rusqlite::Error| -> StorageError {
             let e = SqliteError::from(e);
             if e.is(ffi::SQLITE_BUSY) || e.is(ffi::SQLITE_LOCKED) {
