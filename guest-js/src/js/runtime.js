@@ -182,8 +182,11 @@
   class Writer {
     constructor() {
       this.buf = new Uint8Array(64);
-      this.view = new DataView(this.buf.buffer);
+      this._view = null;
       this.len = 0;
+    }
+    get view() {
+      return this._view || (this._view = new DataView(this.buf.buffer));
     }
     ensure(n) {
       if (this.len + n <= this.buf.length) return;
@@ -192,7 +195,7 @@
       const nb = new Uint8Array(cap);
       nb.set(this.buf.subarray(0, this.len));
       this.buf = nb;
-      this.view = new DataView(nb.buffer);
+      this._view = null;
     }
     byte(b) {
       this.ensure(1);
@@ -398,9 +401,13 @@
   class Reader {
     constructor(bytes) {
       this.buf = bytes;
-      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this._view = null;
       this.pos = 0;
       this.objects = [];
+    }
+    // Made on first use: most values have no fixed-width numbers.
+    get view() {
+      return this._view || (this._view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
     }
     byte() {
       if (this.pos >= this.buf.length) throw makeError("DataCloneError", "truncated value");
@@ -445,6 +452,9 @@
           for (let j = 0; j < m; j++, p += 2) units[j] = b[p] | (b[p + 1] << 8);
           s += String.fromCharCode.apply(null, units);
         }
+      } else if (n <= 32) {
+        // Short strings (keys, most values): a plain loop beats building a view.
+        for (let i = 0; i < n; i++) s += String.fromCharCode(b[p++]);
       } else {
         for (let i = 0; i < n; i += 4096) {
           const m = Math.min(4096, n - i);
