@@ -28,7 +28,7 @@ fn an_object_spinning_forever_is_stopped_at_the_cpu_limit_and_serves_its_next_re
 
     // The spinning event's write was rolled back; the object serves normally.
     assert_eq!(host.get("/spinner/a/count").body, r#"{"n":2,"spun":false}"#);
-    assert!(host.logs().contains("exceeded CPU time limit (200 ms)"), "logs: {}", host.logs());
+    assert!(host.wait_for_log("exceeded CPU time limit (200 ms)"), "logs: {}", host.logs());
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn a_runaway_sql_query_is_interrupted_at_the_cpu_limit() {
     let bomb = host.get("/spinner/q/sqlbomb");
     assert_eq!(bomb.status, 500, "body: {}", bomb.body);
     assert!(started.elapsed() < Duration::from_secs(10), "the query must be interrupted");
-    assert!(host.logs().contains("exceeded CPU time limit (300 ms)"), "logs: {}", host.logs());
+    assert!(host.wait_for_log("exceeded CPU time limit (300 ms)"), "logs: {}", host.logs());
     // Rolled back, and the object (and its database) keep working.
     assert_eq!(host.get("/spinner/q/count").body, r#"{"n":2,"spun":false}"#);
 }
@@ -110,7 +110,7 @@ fn memory_bombs_fail_with_out_of_memory_and_the_next_request_is_served() {
         let r = host.get(path);
         assert_eq!(r.status, 500, "{path}: {}", r.body);
         assert!(started.elapsed() < Duration::from_secs(20), "{path} took {:?}", started.elapsed());
-        assert!(host.logs().contains(message), "{path}: logs: {}", host.logs());
+        assert!(host.wait_for_log(message), "{path}: logs: {}", host.logs());
         assert_eq!(host.get("/").body, "ok", "after {path}");
     }
 }
