@@ -114,3 +114,28 @@ fn memory_bombs_fail_with_out_of_memory_and_the_next_request_is_served() {
         assert_eq!(host.get("/").body, "ok", "after {path}");
     }
 }
+
+#[test]
+fn with_more_objects_than_instance_slots_idle_objects_are_evicted_and_nothing_is_lost() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // 6 slots: the entry worker takes one, so at most 5 objects live at once.
+    let host = TestHost::start_with(fixture("serve_counter"), data.path(), &["--max-instances", "6"]);
+    for round in 1..=2 {
+        for i in 0..20 {
+            let r = host.get(&format!("/object-{i}"));
+            assert_eq!(r.status, 200, "round {round}, object {i}: {}", r.body);
+            assert_eq!(r.json()["count"], round, "round {round}, object {i}: {}", r.body);
+        }
+    }
+    // Two clients at once (each request holds an entry-worker instance and
+    // an object instance while it runs) still fit, evicting as they go.
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let urls: Vec<String> = (0..10).map(|i| host.url(&format!("/object-{}", t * 10 + i))).collect();
+            std::thread::spawn(move || urls.iter().map(|u| ureq_get(u)).collect::<Vec<_>>())
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().expect("thread").iter().all(|&s| s == 200));
+    }
+}

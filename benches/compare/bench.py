@@ -67,7 +67,9 @@ class Server:
         os.makedirs(data)
         if kind == "facets":
             self.cmd = [args.facets, "serve", PROJECT, "--ip", HOST, "--port", str(self.port),
-                        "--data-dir", data, "--durability", "normal"]
+                        "--data-dir", data, "--durability", "normal",
+                        # keep 1,000 supervisors + 1,000 facets live for the RSS rows
+                        "--max-instances", "3000", "--idle-timeout", "600"]
             cwd = self.dir
         else:
             shutil.copy(os.path.join(PROJECT, "index.js"), self.dir)

@@ -51,6 +51,9 @@ enum Command {
         /// Subrequests (Durable Object and loaded-worker calls, fetch) one event may make.
         #[arg(long, default_value_t = 1_000)]
         max_subrequests: u32,
+        /// Instances (objects, facets, workers) alive at once; beyond it, idle objects are evicted first.
+        #[arg(long, default_value_t = 1_000)]
+        max_instances: u32,
         /// Seconds an object may stay idle before it is evicted from memory.
         #[arg(long, default_value_t = 30)]
         idle_timeout: u64,
@@ -103,7 +106,7 @@ fn init_logging(json: bool) {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, max_cpu_ms, max_subrequests, idle_timeout } => {
+        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, max_cpu_ms, max_subrequests, max_instances, idle_timeout } => {
             let durability = match durability {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Normal => Durability::Normal,
@@ -112,6 +115,7 @@ async fn run(command: Command) -> Result<()> {
             options.idle_timeout = std::time::Duration::from_secs(idle_timeout.max(1));
             options.runtime.max_cpu_ms = max_cpu_ms;
             options.runtime.max_subrequests = max_subrequests;
+            options.runtime.max_instances = max_instances.max(2);
             if let Some(dir) = cache_dir {
                 options.runtime.cache_dir = dir;
             }

@@ -103,6 +103,8 @@ impl HostState {
     /// A fresh instance running loaded code `key` (stateless entrypoints).
     async fn entrypoint_instance(&mut self, key: &str) -> Result<super::Instance, JsError> {
         self.subrequest()?;
+        let runtime = self.services.runtime();
+        runtime.make_room(&*self.services).await.map_err(|e| JsError::new("Error", e.to_string()))?;
         let worker = self.services.loaded(key).ok_or_else(|| {
             JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
         })?;
@@ -218,6 +220,8 @@ impl HostState {
         let worker = self.services.loaded(key).ok_or_else(|| {
             JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
         })?;
+        let runtime = self.services.runtime();
+        runtime.make_room(&*self.services).await.map_err(|e| JsError::new("Error", e.to_string()))?;
         let stem = facet_file_stem(name);
         let db = crate::storage::Database::open(&dir.join(format!("{stem}.sqlite")), &self.services.storage_options())
             .map_err(|e| JsError::new("Error", format!("could not open the storage of facet \"{name}\": {e}")))?;

@@ -106,6 +106,25 @@ pub trait Services: Send + Sync + 'static {
     fn runtime(&self) -> Arc<Runtime>;
     /// Storage settings for facets' databases.
     fn storage_options(&self) -> crate::storage::StorageOptions;
+    /// Frees instance slots by evicting idle objects (least recently used
+    /// first); whether anything was evicted.
+    fn evict_idle(&self) -> bool {
+        false
+    }
+}
+
+/// Every instance slot is in use (`RuntimeOptions::max_instances`).
+#[derive(Debug, thiserror::Error)]
+#[error("all {0} instance slots are in use; raise --max-instances or lower --idle-timeout")]
+pub struct PoolExhausted(pub usize);
+
+/// Holds one of the runtime's instance slots while an instance lives.
+struct SlotGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A limit an event hit. The instance is discarded (the error is a trap).
@@ -213,6 +232,8 @@ impl WasiView for HostState {
 pub struct Runtime {
     engine: wasmtime::Engine,
     default_limits: EventLimits,
+    live: Arc<std::sync::atomic::AtomicUsize>,
+    max_instances: usize,
     pre: bindings::EnginePre<HostState>,
     ticker_stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -265,11 +286,56 @@ impl Runtime {
             }
         })?;
         let default_limits = EventLimits { cpu_ms: options.max_cpu_ms, subrequests: options.max_subrequests };
-        Ok(Arc::new(Runtime { engine, default_limits, pre, ticker_stop }))
+        Ok(Arc::new(Runtime {
+            engine,
+            default_limits,
+            live: Arc::default(),
+            max_instances: n as usize,
+            pre,
+            ticker_stop,
+        }))
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
         &self.engine
+    }
+
+    /// Instances alive right now.
+    pub fn live_instances(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Like [`Runtime::instantiate`], but first makes room (see
+    /// [`Runtime::make_room`]) and retries when another instance took the
+    /// freed slot first. `db` opens the instance's database (again on a retry).
+    pub async fn instantiate_with_room(
+        &self,
+        services: Arc<dyn Services>,
+        label: Label,
+        mut db: impl FnMut() -> Result<Option<Database>>,
+    ) -> Result<Instance> {
+        let mut last = None;
+        for _ in 0..20 {
+            self.make_room(&*services).await?;
+            match self.instantiate(services.clone(), label.clone(), db()?).await {
+                Err(e) if e.downcast_ref::<PoolExhausted>().is_some() => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| PoolExhausted(self.max_instances).into()))
+    }
+
+    /// Waits (up to a second) until an instance slot is free, asking
+    /// `services` to evict idle objects meanwhile.
+    pub async fn make_room(&self, services: &dyn Services) -> Result<(), PoolExhausted> {
+        for _ in 0..200 {
+            if self.live_instances() < self.max_instances {
+                return Ok(());
+            }
+            services.evict_idle();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Err(PoolExhausted(self.max_instances))
     }
 
     /// A fresh instance of the engine (its own linear memory, from the
@@ -280,6 +346,11 @@ impl Runtime {
         label: Label,
         db: Option<Database>,
     ) -> Result<Instance> {
+        let used = self.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let slot = SlotGuard(self.live.clone());
+        if used >= self.max_instances {
+            return Err(PoolExhausted(self.max_instances).into());
+        }
         // The guest gets no files, no environment, no arguments and no sockets.
         let wasi = WasiCtx::builder().build();
         let state = HostState {
@@ -314,7 +385,7 @@ impl Runtime {
             Ok(wasmtime::UpdateDeadline::Yield(1))
         });
         let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, bindings })
+        Ok(Instance { store, bindings, _slot: slot })
     }
 }
 
@@ -329,6 +400,7 @@ impl Drop for Runtime {
 pub struct Instance {
     store: Store<HostState>,
     bindings: bindings::Engine,
+    _slot: SlotGuard,
 }
 
 pub type Outcome<T> = wasmtime::Result<std::result::Result<T, JsError>>;

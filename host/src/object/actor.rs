@@ -10,11 +10,26 @@ use super::{Event, EventError, EventKind, EventOutput, Registry};
 use crate::engine::{Entry, Instance, Label, ObjectId};
 use crate::storage::Database;
 
-pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mut rx: mpsc::UnboundedReceiver<Event>) {
+pub(crate) async fn run(
+    registry: Arc<Registry>,
+    class: String,
+    id: ObjectId,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    idle_since: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+) {
     let label = Label { namespace: class.clone(), object: id.name.clone().unwrap_or_else(|| id.hex.clone()) };
     let mut instance: Option<Instance> = None;
     loop {
-        let event = match tokio::time::timeout(registry.options.idle_timeout, rx.recv()).await {
+        if let Ok(mut t) = idle_since.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+        // Evicted to make room: stop once the events already queued are done.
+        if rx.is_empty() && !registry.is_registered(&class, &id.hex, &idle_since) {
+            tracing::debug!(object = %label, "evicted to free an instance slot");
+            break;
+        }
+        let next = tokio::time::timeout(registry.options.idle_timeout, rx.recv());
+        let event = match next.await {
             Ok(Some(event)) => event,
             Ok(None) => break,
             Err(_) => {
@@ -25,6 +40,9 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
                 continue;
             }
         };
+        if let Ok(mut t) = idle_since.lock() {
+            *t = None;
+        }
         if instance.is_none() {
             match start(&registry, &class, &id, &label).await {
                 Ok(i) => instance = Some(i),
@@ -82,13 +100,11 @@ pub(crate) async fn run(registry: Arc<Registry>, class: String, id: ObjectId, mu
 async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -> Result<Instance, EventError> {
     let dir = registry.options.data_dir.join(class).join(&id.hex);
     let path = dir.join("state.sqlite");
-    let db = Database::open(&path, &registry.options.storage)
-        .map_err(|e| EventError::Internal(format!("could not open the database of {label}: {e}")))?;
     let mut instance = registry
         .runtime
-        .instantiate(registry.services(), label.clone(), Some(db))
+        .instantiate_with_room(registry.services(), label.clone(), || open_database(registry, &path).map(Some))
         .await
-        .map_err(|e| EventError::Internal(format!("could not instantiate {label}: {e:#}")))?;
+        .map_err(|e| EventError::Internal(format!("could not start {label}: {e:#}")))?;
     instance.state_mut().facet_dir = Some(dir.join("facets"));
     match instance.load(&registry.code.worker).await {
         Ok(Ok(())) => {}
@@ -99,5 +115,21 @@ async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -
         Ok(Ok(())) => Ok(instance),
         Ok(Err(js)) => Err(EventError::Js(js)),
         Err(trap) => Err(EventError::Internal(format!("{label} trapped in its constructor: {trap:#}"))),
+    }
+}
+
+/// Opens an object's database, waiting briefly if an evicted actor of the same
+/// object is still closing it.
+fn open_database(registry: &Registry, path: &std::path::Path) -> anyhow::Result<Database> {
+    let mut attempts = 0;
+    loop {
+        match Database::open(path, &registry.options.storage) {
+            Ok(db) => return Ok(db),
+            Err(crate::storage::StorageError::Locked { .. }) if attempts < 200 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(anyhow::anyhow!("could not open the database {}: {e}", path.display())),
+        }
     }
 }

@@ -74,12 +74,19 @@ pub const LOADER_CACHE_ENTRIES: usize = 1_000;
 
 type ObjectKey = (String, String); // (class, id hex)
 
+/// A live object: its mailbox, and since when it has been idle (`None`
+/// while it handles an event).
+struct ObjectEntry {
+    tx: mpsc::UnboundedSender<Event>,
+    idle_since: Arc<Mutex<Option<std::time::Instant>>>,
+}
+
 /// Namespaces, live objects and the entry worker's instance pool.
 pub struct Registry {
     runtime: Arc<Runtime>,
     code: Arc<WorkerCode>,
     options: ObjectOptions,
-    objects: Mutex<HashMap<ObjectKey, mpsc::UnboundedSender<Event>>>,
+    objects: Mutex<HashMap<ObjectKey, ObjectEntry>>,
     entry_pool: Mutex<Vec<Instance>>,
     loaded: Mutex<lru::LruCache<String, Arc<crate::engine::Worker>>>,
     this: Weak<Registry>,
@@ -131,7 +138,7 @@ impl Registry {
             None => {
                 let mut i = self
                     .runtime
-                    .instantiate(self.services(), Label::default(), None)
+                    .instantiate_with_room(self.services(), Label::default(), || Ok(None))
                     .await
                     .map_err(|e| EventError::Internal(format!("could not start the worker: {e:#}")))?;
                 match i.load(&self.code.worker).await {
@@ -224,14 +231,16 @@ impl Registry {
     fn object_sender(&self, class: &str, id: &ObjectId) -> mpsc::UnboundedSender<Event> {
         let key = (class.to_string(), id.hex.clone());
         let mut objects = self.objects.lock().expect("objects lock");
-        if let Some(tx) = objects.get(&key)
-            && !tx.is_closed() {
-                return tx.clone();
-            }
+        if let Some(entry) = objects.get(&key)
+            && !entry.tx.is_closed()
+        {
+            return entry.tx.clone();
+        }
         let (tx, rx) = mpsc::unbounded_channel();
-        objects.insert(key, tx.clone());
+        let idle_since = Arc::new(Mutex::new(None));
+        objects.insert(key, ObjectEntry { tx: tx.clone(), idle_since: idle_since.clone() });
         let registry = self.this.upgrade().expect("registry is alive while it serves");
-        self.tasks.spawn(actor::run(registry, class.to_string(), id.clone(), rx));
+        self.tasks.spawn(actor::run(registry, class.to_string(), id.clone(), rx, idle_since));
         tx
     }
 
@@ -243,6 +252,16 @@ impl Registry {
         }
         objects.remove(&(class.to_string(), hex.to_string()));
         true
+    }
+
+    /// Whether this object's mailbox is still the registered one (an evicted
+    /// object stops when its queue is empty).
+    pub(crate) fn is_registered(&self, class: &str, hex: &str, idle_since: &Arc<Mutex<Option<std::time::Instant>>>) -> bool {
+        self.objects
+            .lock()
+            .expect("objects lock")
+            .get(&(class.to_string(), hex.to_string()))
+            .is_some_and(|e| Arc::ptr_eq(&e.idle_since, idle_since))
     }
 
     /// Stops every object after the events already queued, and waits for
@@ -337,5 +356,25 @@ impl Services for Registry {
 
     fn storage_options(&self) -> StorageOptions {
         self.options.storage.clone()
+    }
+
+    fn evict_idle(&self) -> bool {
+        // Pooled instances of the entry worker go first.
+        if !self.entry_pool.lock().expect("pool lock").drain(..).collect::<Vec<_>>().is_empty() {
+            return true;
+        }
+        // Then the objects idle the longest: without their mailbox in the
+        // map, their actors stop once their last event is done.
+        let mut objects = self.objects.lock().expect("objects lock");
+        let mut idle: Vec<(std::time::Instant, ObjectKey)> = objects
+            .iter()
+            .filter_map(|(k, e)| e.idle_since.lock().ok().and_then(|t| *t).map(|t| (t, k.clone())))
+            .collect();
+        idle.sort();
+        let evict = idle.len().div_ceil(8).max(1).min(idle.len());
+        for (_, key) in idle.into_iter().take(evict) {
+            objects.remove(&key);
+        }
+        evict > 0
     }
 }
