@@ -17,16 +17,8 @@ use facets::engine::HttpRequest;
 use facets::server::ServeOptions;
 use facets::storage::Durability;
 
-const APP: &str = r#"
-import { DurableObject } from "cloudflare:workers";
-export class App extends DurableObject {
-  fetch(request) {
-    const n = (this.ctx.storage.kv.get("n") ?? 0) + 1;
-    this.ctx.storage.kv.put("n", n);
-    return new Response(String(n));
-  }
-}
-"#;
+/// The app: counts its requests with `ctx.storage.kv` (shared with benches/compare).
+const APP: &str = include_str!("fixtures/platform/app.js");
 
 fn request(app: &str, code: &str, source: &str) -> HttpRequest {
     HttpRequest {

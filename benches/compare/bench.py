@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""facets vs workerd on the same supervisor + facet project (see project/).
+"""facets vs workerd on the same supervisor + facet project (see ../fixtures/platform/).
 
 Invoked by ./run, which installs the tools and passes their paths:
     bench.py --facets BIN --workerd BIN [--wrk BIN] [--work DIR]
@@ -18,7 +18,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.path.join(HERE, "project")
+PROJECT = os.path.join(HERE, "..", "fixtures", "platform")
 HOST = "127.0.0.1"
 PORTS = {"facets": 18787, "workerd": 18788}
 

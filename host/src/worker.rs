@@ -77,7 +77,7 @@ impl Services for NoServices {
         binding: String,
         _: crate::engine::ObjectId,
         _: crate::engine::HttpRequest,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<crate::engine::HttpResponse, JsError>> + Send + 'static>> {
+    ) -> crate::engine::BoxFuture<Result<crate::engine::HttpResponse, JsError>> {
         Box::pin(async move { Err(JsError::new("Error", format!("no binding named {binding}"))) })
     }
     fn call(

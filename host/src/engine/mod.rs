@@ -86,7 +86,7 @@ pub trait Services: Send + Sync + 'static {
         binding: String,
         id: ObjectId,
         request: HttpRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, JsError>> + Send + 'static>>;
+    ) -> BoxFuture<Result<HttpResponse, JsError>>;
     /// Calls an RPC method of an object.
     fn call(
         &self,

@@ -305,7 +305,7 @@ impl Services for Registry {
         binding: String,
         id: ObjectId,
         request: HttpRequest,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, JsError>> + Send + 'static>> {
+    ) -> crate::engine::BoxFuture<Result<HttpResponse, JsError>> {
         let registry = self.this.upgrade().expect("registry is alive while it serves");
         Box::pin(async move {
             let class = registry.class_of(&binding)?.to_string();
