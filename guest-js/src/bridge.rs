@@ -1,4 +1,4 @@
-//! Native functions handed to `js/runtime.js` as its `host` object: calls to
+//! Native functions handed to the runtime's JS (`js/*.js`) as its `host` object: calls to
 //! the host's imports (kv, stubs, log) and what is better done in Rust (UTF-8,
 //! URL parsing). The JS runtime keeps them private.
 

@@ -1,4 +1,4 @@
-//! Native halves of `crypto.subtle` (see `js/runtime.js`): digests (SHA-1,
+//! Native halves of `crypto.subtle` (see `js/85-crypto.js`): digests (SHA-1,
 //! SHA-2) and HMAC. The JS runtime validates algorithms, keys and usages and
 //! passes canonical hash names ("SHA-256") here.
 

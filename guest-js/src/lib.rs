@@ -8,8 +8,9 @@
 //! - [`crypto`], [`encoding`]: native halves of `crypto.subtle`, `btoa`/`atob`, `TextDecoder`.
 //! - [`modules`]: the worker's modules and QuickJS's resolver/loader for them.
 //! - [`dispatch`]: the exported `dispatch` interface (load, start-object, fetch, compile).
-//! - `js/runtime.js`: the user-facing classes (DurableObject, Request, Response,
-//!   Headers, URL, storage, stubs, console), evaluated once at pre-initialization.
+//! - `js/*.js`: the user-facing classes (DurableObject, Request, Response,
+//!   Headers, URL, storage, stubs, console), joined by `build.rs` into one
+//!   source that is evaluated once at pre-initialization.
 
 mod bindings {
     wit_bindgen::generate!({
@@ -34,7 +35,7 @@ use javy_plugin_api::javy::quickjs::{Context, Ctx, Function, Module, Object, Per
 javy_plugin_api::import_namespace!("facets-engine-v1");
 
 /// The runtime's JS half, evaluated at pre-initialization.
-const RUNTIME_JS: &str = include_str!("js/runtime.js");
+const RUNTIME_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/runtime.js"));
 
 /// The source of the built-in `cloudflare:workers` module.
 const CLOUDFLARE_WORKERS_JS: &str = r#"

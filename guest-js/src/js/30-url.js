@@ -1,0 +1,191 @@
+  // ---------------------------------------------------------------------------
+  // URL (parsing by the `url` crate, WHATWG) and URLSearchParams.
+
+
+  function formEncode(s) {
+    const bytes = host.utf8Encode(String(s));
+    const u8 = new Uint8Array(bytes);
+    let out = "";
+    for (let i = 0; i < u8.length; i++) {
+      const c = u8[i];
+      if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f) {
+        out += String.fromCharCode(c);
+      } else if (c === 0x20) {
+        out += "+";
+      } else {
+        out += "%" + (c < 16 ? "0" : "") + c.toString(16).toUpperCase();
+      }
+    }
+    return out;
+  }
+
+  function formDecode(s) {
+    return host.percentDecode(s.replace(/\+/g, " "));
+  }
+
+  class URLSearchParams {
+    #list = [];
+    #url = null;
+    constructor(init = "") {
+      if (typeof init === "object" && init !== null) {
+        if (typeof init[Symbol.iterator] === "function") {
+          for (const pair of init) {
+            const p = [...pair];
+            if (p.length !== 2) throw new TypeError("URLSearchParams: each pair must have exactly two items");
+            this.#list.push([String(p[0]), String(p[1])]);
+          }
+        } else {
+          for (const k of O.keys(init)) this.#list.push([k, String(init[k])]);
+        }
+      } else {
+        this.#parse(String(init));
+      }
+    }
+    #parse(s) {
+      if (s.startsWith("?")) s = s.slice(1);
+      this.#list = [];
+      for (const part of s.split("&")) {
+        if (part === "") continue;
+        const eq = part.indexOf("=");
+        const name = eq < 0 ? part : part.slice(0, eq);
+        const value = eq < 0 ? "" : part.slice(eq + 1);
+        this.#list.push([formDecode(name), formDecode(value)]);
+      }
+    }
+    static _attach(params, url, search) {
+      params.#url = url;
+      params.#parse(search);
+    }
+    static _reparse(params, search) {
+      params.#parse(search);
+    }
+    #update() {
+      if (this.#url) URL._setSearchFromParams(this.#url, this.toString());
+    }
+    get size() {
+      return this.#list.length;
+    }
+    append(name, value) {
+      this.#list.push([String(name), String(value)]);
+      this.#update();
+    }
+    delete(name, value) {
+      name = String(name);
+      this.#list = this.#list.filter(([k, v]) => !(k === name && (value === undefined || v === String(value))));
+      this.#update();
+    }
+    get(name) {
+      name = String(name);
+      const e = this.#list.find(([k]) => k === name);
+      return e ? e[1] : null;
+    }
+    getAll(name) {
+      name = String(name);
+      return this.#list.filter(([k]) => k === name).map(([, v]) => v);
+    }
+    has(name, value) {
+      name = String(name);
+      return this.#list.some(([k, v]) => k === name && (value === undefined || v === String(value)));
+    }
+    set(name, value) {
+      name = String(name);
+      value = String(value);
+      const i = this.#list.findIndex(([k]) => k === name);
+      if (i < 0) this.#list.push([name, value]);
+      else {
+        this.#list[i][1] = value;
+        this.#list = this.#list.filter(([k], j) => j <= i || k !== name);
+      }
+      this.#update();
+    }
+    sort() {
+      this.#list = this.#list
+        .map((e, i) => [e, i])
+        .sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1]))
+        .map(([e]) => e);
+      this.#update();
+    }
+    forEach(cb, thisArg) {
+      for (const [k, v] of this.#list) cb.call(thisArg, v, k, this);
+    }
+    *entries() {
+      for (const [k, v] of this.#list) yield [k, v];
+    }
+    *keys() {
+      for (const [k] of this.#list) yield k;
+    }
+    *values() {
+      for (const [, v] of this.#list) yield v;
+    }
+    [Symbol.iterator]() {
+      return this.entries();
+    }
+    toString() {
+      return this.#list.map(([k, v]) => formEncode(k) + "=" + formEncode(v)).join("&");
+    }
+    get [Symbol.toStringTag]() {
+      return "URLSearchParams";
+    }
+  }
+
+  class URL {
+    #parts;
+    #params = null;
+    constructor(url, base) {
+      this.#parts = host.urlParse(String(url), base === undefined ? undefined : String(base));
+    }
+    static canParse(url, base) {
+      try {
+        new URL(url, base);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    static parse(url, base) {
+      try {
+        return new URL(url, base);
+      } catch {
+        return null;
+      }
+    }
+    static _setSearchFromParams(url, query) {
+      url.#parts = host.urlSet(url.#parts[0], "search", query);
+    }
+    #set(part, value) {
+      this.#parts = host.urlSet(this.#parts[0], part, String(value));
+      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.#parts[9]);
+    }
+    get href() { return this.#parts[0]; }
+    set href(v) { this.#set("href", v); }
+    get origin() { return this.#parts[1]; }
+    get protocol() { return this.#parts[2]; }
+    set protocol(v) { this.#set("protocol", v); }
+    get username() { return this.#parts[3]; }
+    set username(v) { this.#set("username", v); }
+    get password() { return this.#parts[4]; }
+    set password(v) { this.#set("password", v); }
+    get host() { return this.#parts[5]; }
+    set host(v) { this.#set("host", v); }
+    get hostname() { return this.#parts[6]; }
+    set hostname(v) { this.#set("hostname", v); }
+    get port() { return this.#parts[7]; }
+    set port(v) { this.#set("port", v); }
+    get pathname() { return this.#parts[8]; }
+    set pathname(v) { this.#set("pathname", v); }
+    get search() { return this.#parts[9]; }
+    set search(v) { this.#set("search", v); }
+    get hash() { return this.#parts[10]; }
+    set hash(v) { this.#set("hash", v); }
+    get searchParams() {
+      if (!this.#params) {
+        this.#params = new URLSearchParams();
+        URLSearchParams._attach(this.#params, this, this.#parts[9]);
+      }
+      return this.#params;
+    }
+    toString() { return this.#parts[0]; }
+    toJSON() { return this.#parts[0]; }
+    get [Symbol.toStringTag]() { return "URL"; }
+  }
+

@@ -1,0 +1,113 @@
+  // ---------------------------------------------------------------------------
+  // Dispatch (called by the Rust half).
+
+  const env = {};
+  const exportsObject = {};
+  let worker = null;
+  let object = null;
+  let blockOutbound = false;
+  let outboundTarget = null; // [binding, hex, name] of a globalOutbound stub
+
+  // The target of an event sent to an entrypoint (kind 0: default export, 2: named).
+  function entrypoint(kind, name) {
+    const label = kind === 0 ? "default" : name;
+    const exp = kind === 0 ? worker.default : worker[name];
+    if (exp === undefined || exp === null) throw new TypeError(`the worker has no export named "${label}"`);
+    if (typeof exp === "function" && exp.prototype instanceof WorkerEntrypoint) {
+      return { instance: new exp(new ExecutionContext(), env), plain: false };
+    }
+    if (typeof exp === "function" && exp.prototype instanceof DurableObject) {
+      throw new TypeError(`export "${label}" is a Durable Object class, not an entrypoint`);
+    }
+    return { instance: exp, plain: true };
+  }
+
+  function rpcMethod(target, method, what) {
+    if (NOT_RPC.has(method) || method.startsWith("__")) throw new TypeError(`${what}: "${method}" cannot be called over RPC`);
+    const f = target[method];
+    if (typeof f !== "function" || f === O.prototype[method]) {
+      throw new TypeError(`${what} does not have a method named "${method}"`);
+    }
+    return f;
+  }
+
+  function checkResponse(res, where) {
+    if (!(res instanceof Response)) {
+      throw new TypeError(`${where} did not return a Response (got ${inspect(res, 1, [])})`);
+    }
+    return res;
+  }
+
+  async function responseParts(res) {
+    const bytes = res.bodyUsed ? new Uint8Array(0) : res._take();
+    return [res.status, res.statusText, headerPairs(res.headers), bytes];
+  }
+
+  return {
+    DurableObject,
+    WorkerEntrypoint,
+    RpcTarget,
+    env,
+    serialize,
+    deserialize,
+    setup(bindings, exported, compatibilityFlags, envBytes, noOutbound, outbound) {
+      if (outbound !== undefined) outboundTarget = outbound;
+      int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
+      blockOutbound = !!noOutbound;
+      if (envBytes !== undefined) O.assign(env, deserialize(envBytes));
+      for (const [name, kind, value] of bindings) {
+        if (kind === "json") env[name] = JSONparse(value);
+        else if (kind === "durable-object-namespace") env[name] = new DurableObjectNamespace(value);
+        else if (kind === "worker-loader") env[name] = new WorkerLoader(value);
+      }
+      for (const cls of exported) exportsObject[cls] = new DurableObjectNamespace("export:" + cls);
+    },
+    setWorker(namespace) {
+      worker = namespace;
+    },
+    startObject(className, hex, name) {
+      const Cls = worker[className];
+      if (typeof Cls !== "function") {
+        throw new TypeError(`the worker does not export a Durable Object class named "${className}"`);
+      }
+      object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
+    },
+    async fetch(kind, exportName, method, url, headers, body) {
+      const request = new Request(url, { method, headers, body: body === undefined || method === "GET" || method === "HEAD" ? null : body });
+      let res;
+      if (kind === 1) {
+        if (!object) throw new Error("no Durable Object is running in this instance");
+        if (typeof object.fetch !== "function") {
+          throw new TypeError(`Durable Object class ${object.constructor.name} has no fetch() method`);
+        }
+        res = checkResponse(await object.fetch(request), `${object.constructor.name}.fetch()`);
+      } else {
+        const { instance, plain } = entrypoint(kind, exportName);
+        if (!instance || typeof instance.fetch !== "function") {
+          throw new TypeError(`the entrypoint "${kind === 0 ? "default" : exportName}" has no fetch() handler`);
+        }
+        res = plain ? await instance.fetch(request, env, new ExecutionContext()) : await instance.fetch(request);
+        checkResponse(res, "fetch handler");
+      }
+      return responseParts(res);
+    },
+    async call(kind, exportName, method, argsBytes) {
+      const args = deserialize(argsBytes);
+      let target;
+      let what;
+      if (kind === 1) {
+        if (!object) throw new Error("no Durable Object is running in this instance");
+        target = object;
+        what = `Durable Object ${object.constructor.name}`;
+      } else {
+        const { instance, plain } = entrypoint(kind, exportName);
+        if (plain) throw new TypeError(`export "${kind === 0 ? "default" : exportName}" is not a WorkerEntrypoint class, so it has no RPC methods`);
+        target = instance;
+        what = `entrypoint ${instance.constructor.name}`;
+      }
+      const f = rpcMethod(target, method, what);
+      const result = await f.apply(target, args);
+      return serialize(result);
+    },
+  };
+});
