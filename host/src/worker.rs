@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 
 use crate::config::ProjectConfig;
+use crate::config::ModuleFile;
 use crate::engine::bindings::{BindingValue, Module, ModuleContent, Worker};
 use crate::engine::{JsError, Label, Runtime, Services};
 
@@ -47,9 +48,10 @@ fn import_position<'a>(err: &JsError, sources: &'a [crate::config::ModuleSource]
     let (specifier, rest) = rest.split_once('"')?;
     let base = rest.strip_prefix(" (imported from \"")?.strip_suffix("\")")?;
     let module = sources.iter().find(|m| m.name == base)?;
+    let source = module.js()?;
     for quote in ['"', '\'', '`'] {
-        if let Some(at) = module.source.find(&format!("{quote}{specifier}{quote}")) {
-            let before = &module.source[..at];
+        if let Some(at) = source.find(&format!("{quote}{specifier}{quote}")) {
+            let before = &source[..at];
             let line = before.matches('\n').count() + 1;
             let col = at - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
             return Some((module.name.as_str(), line, col));
@@ -217,12 +219,27 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
     let mut instance = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
     let mut modules = Vec::with_capacity(sources.len());
     for m in &sources {
-        let bytecode = instance
-            .compile(&m.name, &m.source)
-            .await
-            .map_err(anyhow::Error::from)?
-            .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?;
-        modules.push(Module { name: m.name.clone(), content: ModuleContent::JsBytecode(bytecode) });
+        let content = match &m.content {
+            ModuleFile::Js(source) => ModuleContent::JsBytecode(
+                instance
+                    .compile(&m.name, source)
+                    .await
+                    .map_err(anyhow::Error::from)?
+                    .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?,
+            ),
+            ModuleFile::Text(text) => ModuleContent::Text(text.clone()),
+            ModuleFile::Json(text) => {
+                // Checked here so that the error names the file and position
+                // (in the engine, JSON.parse would only name "<input>").
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    let path = root.join(&m.name);
+                    anyhow::bail!("{}:{}:{}: SyntaxError: invalid JSON: {e}", path.display(), e.line(), e.column());
+                }
+                ModuleContent::Json(text.clone())
+            }
+            ModuleFile::Data(bytes) => ModuleContent::Data(bytes.clone()),
+        };
+        modules.push(Module { name: m.name.clone(), content });
     }
     let main_module = sources.first().map(|m| m.name.clone()).context("the project has no modules")?;
 

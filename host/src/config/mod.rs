@@ -27,7 +27,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use modules::{MAX_MODULES, MAX_MODULES_TOTAL_BYTES, ModuleSource, collect_modules};
+pub use modules::{MAX_MODULES, MAX_MODULES_TOTAL_BYTES, ModuleFile, ModuleSource, collect_modules};
 
 /// The configuration file names looked for in a project directory, in order of preference.
 pub const CONFIG_FILE_NAMES: [&str; 3] = ["wrangler.jsonc", "wrangler.json", "wrangler.toml"];
@@ -130,7 +130,7 @@ pub enum ConfigError {
     },
 
     #[error(
-        "too many modules under {}: more than {MAX_MODULES} .js/.mjs files (node_modules and \
+        "too many modules under {}: more than {MAX_MODULES} module files (node_modules and \
          dot-directories are skipped); move files that are not part of the worker out of the \
          directory of `main`",
         dir.display()

@@ -1,4 +1,7 @@
-//! The worker's modules: every `.js` / `.mjs` file under the directory of `main`.
+//! The worker's modules: every file under the directory of `main` that one of
+//! Wrangler's default module rules names: `.js`/`.mjs` (ES modules), `.txt`/`.html`/`.sql`
+//! (text), `.bin` (data), plus `.json` (Wrangler's bundler imports JSON files as their value;
+//! tools' own files such as `package.json` and `tsconfig.json` are left out).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,13 +18,47 @@ pub const MAX_MODULES: usize = 1000;
 /// memory and compile time for one project.
 pub const MAX_MODULES_TOTAL_BYTES: u64 = 32 * 1024 * 1024;
 
-/// One ES module of the worker.
+/// One module of the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleSource {
     /// Path relative to the directory of `main`, with `/` separators (`index.js`,
     /// `lib/util.mjs`): the specifier other modules import it by (`./lib/util.mjs`).
     pub name: String,
-    pub source: String,
+    pub content: ModuleFile,
+}
+
+/// What a module file holds, by its extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleFile {
+    /// An ES module (`.js`, `.mjs`).
+    Js(String),
+    /// A text module (`.txt`, `.html`, `.sql`): `export default` is the string.
+    Text(String),
+    /// A JSON module (`.json`): `export default` is the parsed value.
+    Json(String),
+    /// A data module (`.bin`): `export default` is an `ArrayBuffer`.
+    Data(Vec<u8>),
+}
+
+impl ModuleSource {
+    /// The source of an ES module (`None` for text, JSON and data modules).
+    pub fn js(&self) -> Option<&str> {
+        match &self.content {
+            ModuleFile::Js(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of module a file name names, if any.
+fn kind_of(name: &str) -> Option<fn(String) -> ModuleFile> {
+    let ext = name.rsplit_once('.').map(|(_, e)| e)?;
+    match ext {
+        "js" | "mjs" => Some(ModuleFile::Js),
+        "txt" | "html" | "sql" => Some(ModuleFile::Text),
+        "json" => Some(ModuleFile::Json),
+        _ => None,
+    }
 }
 
 /// Reads the worker's modules: every `.js` and `.mjs` file under the directory of `main`,
@@ -68,8 +105,13 @@ pub fn collect_modules(config: &ProjectConfig) -> Result<Vec<ModuleSource>, Conf
         if total > MAX_MODULES_TOTAL_BYTES {
             return Err(too_large());
         }
-        let source = String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8 { path })?;
-        modules.push(ModuleSource { name, source });
+        let content = match kind_of(&name) {
+            Some(text_kind) => text_kind(String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8 { path })?),
+            // `.bin` (and `main`, whatever its name, is checked to be JS by the schema).
+            None if name.ends_with(".bin") => ModuleFile::Data(bytes),
+            None => ModuleFile::Js(String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8 { path })?),
+        };
+        modules.push(ModuleSource { name, content });
     }
     Ok(modules)
 }
@@ -130,7 +172,15 @@ fn walk(
 }
 
 fn is_module_file_name(name: &str) -> bool {
-    name.ends_with(".js") || name.ends_with(".mjs")
+    (kind_of(name).is_some() || name.ends_with(".bin")) && !is_tooling_json(name)
+}
+
+/// JSON files that configure tools rather than hold a worker's data
+/// (`package.json`, `tsconfig.json`, `wrangler.json`...): not modules.
+fn is_tooling_json(name: &str) -> bool {
+    const TOOLING: &[&str] = &["package", "package-lock", "tsconfig", "jsconfig", "wrangler", "deno", "bun"];
+    name.strip_suffix(".json")
+        .is_some_and(|stem| TOOLING.iter().any(|t| stem == *t || stem.starts_with(&format!("{t}."))))
 }
 
 fn module_name(main: &Path) -> Result<String, ConfigError> {

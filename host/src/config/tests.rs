@@ -501,7 +501,7 @@ fn write(dir: &Path, path: &str, contents: impl AsRef<[u8]>) {
 }
 
 #[test]
-fn modules_are_the_js_files_under_main_main_first() {
+fn modules_are_the_files_under_main_that_the_rules_name_main_first() {
     let dir = project(&[
         ("wrangler.jsonc", &jsonc_with("")),
         ("src/index.js", "import './a.js';"),
@@ -510,6 +510,10 @@ fn modules_are_the_js_files_under_main_main_first() {
         ("src/lib/b.js", "b"),
         ("src/README.md", "not a module"),
         ("src/data.json", "{}"),
+        ("src/page.html", "<p>"),
+        ("src/blob.bin", "\u{1}"),
+        ("src/package.json", "{}"),
+        ("src/tsconfig.json", "{}"),
         ("src/node_modules/dep/index.js", "skipped"),
         ("src/.hidden/x.js", "skipped"),
         ("src/.eslintrc.js", "skipped"),
@@ -518,9 +522,12 @@ fn modules_are_the_js_files_under_main_main_first() {
     let config = load(dir.path()).unwrap();
     let modules = collect_modules(&config).unwrap();
     let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["index.js", "a.js", "lib/b.js", "lib/z.mjs"]);
-    assert_eq!(modules[0].source, "import './a.js';");
-    assert_eq!(modules[3].source, "z");
+    assert_eq!(names, ["index.js", "a.js", "blob.bin", "data.json", "lib/b.js", "lib/z.mjs", "page.html"]);
+    assert_eq!(modules[0].content, ModuleFile::Js("import './a.js';".into()));
+    assert_eq!(modules[2].content, ModuleFile::Data(vec![1]));
+    assert_eq!(modules[3].content, ModuleFile::Json("{}".into()));
+    assert_eq!(modules[5].content, ModuleFile::Js("z".into()));
+    assert_eq!(modules[6].content, ModuleFile::Text("<p>".into()));
 }
 
 #[test]
@@ -544,7 +551,7 @@ fn modules_reject_non_utf8_and_enforce_the_caps() {
     let err = collect_modules(&config).unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
-            "too many modules under {}: more than 1000 .js/.mjs files",
+            "too many modules under {}: more than 1000 module files",
             config.root.join("src").display()
         )),
         "{err}"
