@@ -39,7 +39,8 @@
   }
 
   async function responseParts(res) {
-    const bytes = res.bodyUsed ? new Uint8Array(0) : res._take();
+    const src = res.bodyUsed ? null : bodySource(res);
+    const bytes = src === null ? new Uint8Array(0) : isReadableStream(src) ? await readAllBytes(src) : src;
     return [res.status, res.statusText, headerPairs(res.headers), bytes];
   }
 
