@@ -9,12 +9,20 @@
 //! - [`http`]: the HTTP server.
 //! - [`server`]: `facets serve`, tying the above together.
 //! - [`artifact`]: the `.wasm` app artifact of `facets compile`.
+//! - [`settings`]: the config's `limits` and `facets` sections (host settings).
+//! - [`usage`], [`metrics`], [`logs`], [`admin`]: metering, Prometheus metrics,
+//!   per-object logs, and the admin listener that serves them.
 
+pub mod admin;
 pub mod artifact;
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod logs;
+pub mod metrics;
 pub mod object;
 pub mod server;
+pub mod settings;
 pub mod storage;
+pub mod usage;
 pub mod worker;

@@ -24,6 +24,10 @@ pub struct ServeOptions {
     /// Largest database of one object. Default 10 GiB (Cloudflare's limit per object).
     pub max_database_bytes: u64,
     pub idle_timeout: Duration,
+    /// Limits beyond those of each event.
+    pub limits: crate::settings::HostLimits,
+    /// The admin listener (usage, metrics, logs); `None`: off.
+    pub admin: Option<crate::admin::AdminOptions>,
 }
 
 impl Default for ServeOptions {
@@ -36,6 +40,8 @@ impl Default for ServeOptions {
             durability: Durability::Full,
             max_database_bytes: 10 << 30,
             idle_timeout: Duration::from_secs(30),
+            limits: crate::settings::HostLimits::default(),
+            admin: None,
         }
     }
 }
@@ -57,6 +63,7 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
     let code = crate::worker::load_project(&runtime, &config).await?;
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let usage = Arc::new(crate::usage::Usage::open(&data_dir)?);
     let registry = Registry::new(
         runtime.clone(),
         Arc::new(code),
@@ -64,7 +71,9 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
             data_dir,
             storage: StorageOptions { durability: options.durability, max_size_bytes: options.max_database_bytes },
             idle_timeout: options.idle_timeout,
+            limits: options.limits.clone(),
         },
+        usage,
     );
     Ok(Prepared { runtime, registry })
 }
@@ -73,15 +82,35 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
 /// accepts connections. In-flight requests finish and databases close before
 /// it returns.
 pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+    if let Some(admin) = &options.admin {
+        crate::admin::check(admin)?;
+    }
     let prepared = prepare(project, options).await?;
     let addr = SocketAddr::new(options.ip, options.port);
     let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let flusher = crate::usage::spawn_flusher(prepared.registry.usage().clone(), Duration::from_secs(1));
+    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(admin) = &options.admin {
+        let admin_listener =
+            TcpListener::bind(admin.addr).await.with_context(|| format!("could not listen on {} (admin)", admin.addr))?;
+        let state = Arc::new(crate::admin::AdminState {
+            usage: prepared.registry.usage().clone(),
+            runtime: prepared.runtime.clone(),
+            token: admin.token.clone(),
+        });
+        println!("Admin listening on http://{}", admin_listener.local_addr()?);
+        tokio::spawn(crate::admin::serve(admin_listener, state, async move {
+            let _ = admin_stopped.await;
+        }));
+    }
     println!("Ready on http://{local}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
     crate::http::serve(listener, prepared.registry.clone(), shutdown).await;
     prepared.registry.shutdown().await;
+    flusher.abort();
+    let _ = admin_stop.send(());
     tracing::info!("stopped");
     Ok(())
 }

@@ -143,6 +143,8 @@ pub struct TestHost {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the admin listener, when it was started.
+    pub admin: Option<String>,
     pub data_dir: PathBuf,
     logs: Arc<Mutex<String>>,
     stderr_reader: Option<JoinHandle<()>>,
@@ -195,6 +197,11 @@ impl TestHost {
             let mut ready_tx = Some(ready_tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(url) = line.trim().strip_prefix("Admin listening on ")
+                    && let Some(tx) = &ready_tx
+                {
+                    let _ = tx.send(format!("admin {url}"));
+                }
                 if let Some(url) = line.trim().strip_prefix("Ready on ")
                     && let Some(tx) = ready_tx.take()
                 {
@@ -203,7 +210,14 @@ impl TestHost {
             }
         });
 
-        let base = match ready_rx.recv_timeout(START_TIMEOUT) {
+        let mut admin = None;
+        let base = match ready_rx.recv_timeout(START_TIMEOUT).and_then(|first| match first.strip_prefix("admin ") {
+            Some(url) => {
+                admin = Some(url.to_string());
+                ready_rx.recv_timeout(START_TIMEOUT)
+            }
+            None => Ok(first),
+        }) {
             Ok(url) => url,
             Err(why) => {
                 let _ = child.kill();
@@ -232,6 +246,7 @@ impl TestHost {
         TestHost {
             child: Some(child),
             base,
+            admin,
             data_dir: data_dir.to_path_buf(),
             logs,
             stderr_reader: Some(stderr_reader),
@@ -257,6 +272,27 @@ impl TestHost {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// A GET on the admin listener, with `token` as bearer token if given.
+    pub fn admin_get(&self, path: &str, token: Option<&str>) -> Reply {
+        let admin = self.admin.as_deref().expect("the admin listener was not started");
+        let mut builder = ureq::http::Request::builder().method("GET").uri(format!("{admin}{path}"));
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        let mut response = self
+            .agent
+            .run(builder.body(()).expect("a valid request"))
+            .unwrap_or_else(|e| panic!("GET {path} (admin) failed: {e}\nserver stderr:\n{}", self.logs()));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply { status, headers, body }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -21,19 +21,26 @@ impl HostState {
 }
 
 fn storage_error(e: crate::storage::StorageError) -> JsError {
-    JsError::new("Error", e.to_string())
+    let message = e.to_string();
+    if message.contains("SQLITE_FULL") {
+        crate::metrics::metrics().limit_hit(crate::metrics::Limit::Storage);
+    }
+    JsError::new("Error", message)
 }
 
 impl kv::Host for HostState {
     async fn get(&mut self, key: String) -> Res<Option<Vec<u8>>> {
+        self.usage.rows_read += 1;
         Ok(self.database().and_then(|db| db.kv_get(&key).map_err(storage_error)))
     }
 
     async fn put(&mut self, key: String, value: Vec<u8>) -> Res<()> {
+        self.usage.rows_written += 1;
         Ok(self.database().and_then(|db| db.kv_put(&key, &value).map_err(storage_error)))
     }
 
     async fn delete(&mut self, key: String) -> Res<bool> {
+        self.usage.rows_written += 1;
         Ok(self.database().and_then(|db| db.kv_delete(&key).map_err(storage_error)))
     }
 
@@ -46,7 +53,11 @@ impl kv::Host for HostState {
             reverse: options.reverse,
             limit: options.limit,
         };
-        Ok(self.database().and_then(|db| db.kv_list(&options).map_err(storage_error)))
+        let listed = self.database().and_then(|db| db.kv_list(&options).map_err(storage_error));
+        if let Ok(rows) = &listed {
+            self.usage.rows_read += rows.len() as u64;
+        }
+        Ok(listed)
     }
 }
 
@@ -108,7 +119,12 @@ impl HostState {
         let worker = self.services.loaded(key).ok_or_else(|| {
             JsError::new("Error", format!("loaded code {key} is no longer in the loader's cache; call LOADER.get() again"))
         })?;
-        let label = Label { namespace: self.label.namespace.clone(), object: format!("{}/worker:{key}", self.label.object) };
+        let label = Label {
+            namespace: self.label.namespace.clone(),
+            object: format!("{}/worker:{key}", self.label.object),
+            facet: String::new(),
+            code: key.to_string(),
+        };
         let mut instance = self
             .services
             .runtime()
@@ -214,6 +230,12 @@ impl HostState {
         let Some(dir) = self.facet_dir.clone() else {
             return Err(JsError::new("Error", "ctx.facets is only available inside a Durable Object"));
         };
+        let max_facets = self.services.host_limits().facets_per_object;
+        if self.facets.len() >= max_facets {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Facets);
+            tracing::warn!(object = %self.label, "exceeded the facet limit ({max_facets} per object) starting facet \"{name}\"");
+            return Err(JsError::new("Error", format!("exceeded the facet limit ({max_facets} running facets per object)")));
+        }
         if self.depth >= MAX_FACET_DEPTH {
             return Err(JsError::new("Error", format!("facets cannot nest more than {MAX_FACET_DEPTH} levels deep")));
         }
@@ -225,7 +247,12 @@ impl HostState {
         let stem = facet_file_stem(name);
         let db = crate::storage::Database::open(&dir.join(format!("{stem}.sqlite")), &self.services.storage_options())
             .map_err(|e| JsError::new("Error", format!("could not open the storage of facet \"{name}\": {e}")))?;
-        let label = Label { namespace: self.label.namespace.clone(), object: format!("{}/{name}", self.label.object) };
+        let label = Label {
+            namespace: self.label.namespace.clone(),
+            object: self.label.object.clone(),
+            facet: if self.label.facet.is_empty() { name.to_string() } else { format!("{}/{name}", self.label.facet) },
+            code: key.to_string(),
+        };
         let mut instance = self
             .services
             .runtime()
@@ -267,6 +294,40 @@ impl HostState {
         generation: u32,
         run: impl AsyncFnOnce(&mut super::Instance) -> super::Outcome<T>,
     ) -> Result<T, JsError> {
+        let started = std::time::Instant::now();
+        let span = self.facets.get(name).map(|f| crate::logs::facet_span(name, &f.instance.state().label.code));
+        let result = tracing::Instrument::instrument(self.facet_event_inner(name, generation, run), span.unwrap_or_else(tracing::Span::none)).await;
+        let elapsed = started.elapsed();
+        let outcome = match &result {
+            Ok(_) => crate::metrics::Outcome::Ok,
+            Err(e) if crate::metrics::limit_of_message(&e.message).is_some() => crate::metrics::Outcome::Limit,
+            Err(_) => crate::metrics::Outcome::Exception,
+        };
+        crate::metrics::metrics().request(crate::metrics::Kind::Facet, outcome, elapsed);
+        let facet = if self.label.facet.is_empty() { name.to_string() } else { format!("{}/{name}", self.label.facet) };
+        let key = crate::usage::Key { namespace: self.label.namespace.clone(), object: self.label.object.clone(), facet };
+        let mut used = crate::usage::Counters { requests: 1, errors: result.is_err() as u64, wall_ms: elapsed.as_millis() as u64, ..Default::default() };
+        let mut storage = None;
+        if let Some(slot) = self.facets.get_mut(name) {
+            let state = slot.instance.state_mut();
+            let drained = state.usage.take();
+            if drained.rows_written > 0 {
+                storage = state.db.as_ref().and_then(|db| db.database_size().ok());
+            }
+            used.add(&drained);
+        } else if let Some(lost) = self.lost_facet_usage.take() {
+            used.add(&lost);
+        }
+        self.services.record_usage(key, used, storage);
+        result
+    }
+
+    async fn facet_event_inner<T>(
+        &mut self,
+        name: &str,
+        generation: u32,
+        run: impl AsyncFnOnce(&mut super::Instance) -> super::Outcome<T>,
+    ) -> Result<T, JsError> {
         let mut chain = (*self.chain).clone();
         chain.push(format!("{}/{name}", self.label));
         let slot = self.facet_slot(name, generation)?;
@@ -282,12 +343,20 @@ impl HostState {
                     Ok(()) | Err(crate::storage::StorageError::EventAborted) => {}
                     Err(e) => return Err(storage_error(e)),
                 }
+                if let Err(e) = &result {
+                    tracing::warn!(object = %instance.state().label, "uncaught {}: {}", e.name, e.message);
+                }
                 result
             }
             Err(trap) => {
                 let _ = db.rollback_event();
-                self.facets.remove(name);
-                Err(trap_error(&format!("facet \"{name}\""), trap))
+                let error = trap_error(&format!("facet \"{name}\""), trap);
+                tracing::error!(object = %instance.state().label, "discarding the facet's instance: {}", error.message);
+                if let Some(slot) = self.facets.remove(name) {
+                    let mut slot = slot;
+                    self.lost_facet_usage = Some(slot.instance.state_mut().usage.take());
+                }
+                Err(error)
             }
         }
     }
@@ -334,6 +403,17 @@ impl facets::Host for HostState {
 
 impl log::Host for HostState {
     async fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        // Console output per event is bounded: beyond the limit, lines are dropped (with one notice).
+        self.console_used = self.console_used.saturating_add(message.len());
+        if self.console_used > self.limits.console_bytes {
+            crate::metrics::metrics().log_lines_dropped.inc();
+            if !self.console_cut {
+                self.console_cut = true;
+                crate::metrics::metrics().limit_hit(crate::metrics::Limit::Console);
+                tracing::warn!(target: "facets::console", object = %self.label, "exceeded the console output limit ({} bytes per event); dropping further output of this event", self.limits.console_bytes);
+            }
+            return Ok(());
+        }
         let object = &self.label;
         match level {
             log::Level::Debug => tracing::debug!(target: "facets::console", %object, "{message}"),
@@ -383,12 +463,17 @@ impl sql::Host for HostState {
             db.set_deadline(Some(started + std::time::Duration::from_millis(left_ms)));
         }
         let result = self.database().and_then(|db| db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error));
+        if let Ok(r) = &result {
+            self.usage.rows_read += r.rows_read;
+            self.usage.rows_written += r.rows_written;
+        }
         if let Some(db) = self.db.as_ref() {
             db.set_deadline(None);
         }
         let used_ticks = (started.elapsed().as_millis() as u64 / tick) as u32;
         self.cpu_ticks = self.cpu_ticks.saturating_add(used_ticks);
         if started.elapsed().as_millis() as u64 >= left_ms {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Cpu);
             return Err(wasmtime::Error::new(super::LimitError::Cpu(self.limits.cpu_ms)));
         }
         Ok(result.map(|r| {

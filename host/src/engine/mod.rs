@@ -47,8 +47,16 @@ pub struct RuntimeOptions {
     pub engine_path: Option<PathBuf>,
     /// Instances that can be alive at once (pool slots). Default 1,000.
     pub max_instances: u32,
-    /// Linear memory of one instance, at most. Default 128 MiB.
+    /// Linear memory of one instance, at most: the hard cap (pool slot size). Default 128 MiB.
     pub max_memory_bytes: usize,
+    /// Linear memory of one instance by default (at most `max_memory_bytes`). Default 128 MiB.
+    pub memory_bytes: usize,
+    /// CPU time per event that loaded code may ask for with `WorkerCode.limits`, at most (ms). Default 300,000.
+    pub cpu_ms_cap: u32,
+    /// Subrequests per event that loaded code may ask for, at most. Default 10,000.
+    pub subrequests_cap: u32,
+    /// Bytes of `console` output one event may write; beyond it lines are dropped (one notice). Default 1 MiB.
+    pub console_bytes: usize,
     /// CPU time one event may use, at most (ms). Default 30,000, Cloudflare's default.
     pub max_cpu_ms: u32,
     /// Subrequests (stub and loaded-worker calls, `fetch()`) one event may make. Default 1,000.
@@ -62,8 +70,12 @@ impl Default for RuntimeOptions {
             engine_path: None,
             max_instances: 1_000,
             max_memory_bytes: 128 << 20,
+            memory_bytes: 128 << 20,
             max_cpu_ms: 30_000,
+            cpu_ms_cap: 300_000,
             max_subrequests: 1_000,
+            subrequests_cap: 10_000,
+            console_bytes: 1 << 20,
         }
     }
 }
@@ -111,6 +123,16 @@ pub trait Services: Send + Sync + 'static {
     fn evict_idle(&self) -> bool {
         false
     }
+    /// The host's limits that are not per event (facets per object, loaded code size...).
+    fn host_limits(&self) -> crate::settings::HostLimits {
+        crate::settings::HostLimits::default()
+    }
+    /// Adds to the metered usage of an object or facet.
+    fn record_usage(&self, _key: crate::usage::Key, _used: crate::usage::Counters, _storage_bytes: Option<u64>) {}
+    /// The metered usage of `key` as JSON, if it has any.
+    fn usage_json(&self, _key: &crate::usage::Key) -> Option<String> {
+        None
+    }
 }
 
 /// Every instance slot is in use (`RuntimeOptions::max_instances`).
@@ -132,6 +154,24 @@ impl Drop for SlotGuard {
 pub enum LimitError {
     #[error("exceeded CPU time limit ({0} ms)")]
     Cpu(u32),
+    /// A growth of linear memory was denied (QuickJS then throws "out of
+    /// memory", which the code may even catch: the event fails regardless).
+    #[error("exceeded memory limit ({0} MiB)")]
+    Memory(usize),
+    /// The Wasm stack overflowed (unbounded recursion).
+    #[error("exceeded the stack limit: Maximum call stack size exceeded")]
+    Stack,
+}
+
+impl LimitError {
+    /// The `kind` label of the limit-hit metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LimitError::Cpu(_) => "cpu",
+            LimitError::Memory(_) => "memory",
+            LimitError::Stack => "stack",
+        }
+    }
 }
 
 /// Describes a trap for the caller: a limit's own message, or the trap.
@@ -148,6 +188,10 @@ pub fn describe_trap(trap: &wasmtime::Error) -> String {
 pub struct EventLimits {
     pub cpu_ms: u32,
     pub subrequests: u32,
+    /// Linear memory of the instance (bytes).
+    pub memory_bytes: usize,
+    /// `console` output per event (bytes).
+    pub console_bytes: usize,
 }
 
 /// A facet running in its parent's instance.
@@ -166,14 +210,20 @@ pub struct Label {
     pub namespace: String,
     /// The object's name (or id when it has no name).
     pub object: String,
+    /// The facet path inside the object (`""` for the object itself, `a/b` for facet b of facet a).
+    pub facet: String,
+    /// Which code runs: `main` for the project's own, else the Worker Loader id.
+    pub code: String,
 }
 
 impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.namespace.is_empty() {
             write!(f, "worker")
-        } else {
+        } else if self.facet.is_empty() {
             write!(f, "{}:{}", self.namespace, self.object)
+        } else {
+            write!(f, "{}:{}/{}", self.namespace, self.object, self.facet)
         }
     }
 }
@@ -202,10 +252,36 @@ pub struct HostState {
     /// 0 for objects and workers, 1 for their facets, ...
     pub depth: u32,
     pub limits: EventLimits,
+    /// The most `WorkerCode.limits` may ask for: (cpu ms, subrequests).
+    pub caps: (u32, u32),
     /// Epoch ticks the current event has run for (≈ its CPU time).
     pub cpu_ticks: u32,
     /// Subrequests the current event has made.
     pub subrequests: u32,
+    /// A memory growth was denied during the current event.
+    pub memory_hit: bool,
+    /// Bytes of `console` output of the current event.
+    pub console_used: usize,
+    /// Whether the current event's console output was cut at the limit.
+    pub console_cut: bool,
+    /// What this instance has used, for metering (see [`crate::usage`]).
+    pub usage: crate::usage::Counters,
+    /// What a facet discarded by a trap had used (taken by the event that ran it).
+    pub lost_facet_usage: Option<crate::usage::Counters>,
+}
+
+impl wasmtime::ResourceLimiter for HostState {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limits.memory_bytes {
+            self.memory_hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl HostState {
@@ -213,6 +289,8 @@ impl HostState {
     pub fn subrequest(&mut self) -> Result<(), JsError> {
         self.subrequests += 1;
         if self.subrequests > self.limits.subrequests {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Subrequests);
+            tracing::warn!(object = %self.label, "exceeded the subrequest limit ({} per request)", self.limits.subrequests);
             return Err(JsError::new(
                 "Error",
                 format!("exceeded the subrequest limit ({} per request)", self.limits.subrequests),
@@ -232,6 +310,8 @@ impl WasiView for HostState {
 pub struct Runtime {
     engine: wasmtime::Engine,
     default_limits: EventLimits,
+    /// The most `WorkerCode.limits` may ask for: (cpu ms, subrequests).
+    caps: (u32, u32),
     live: Arc<std::sync::atomic::AtomicUsize>,
     max_instances: usize,
     pre: bindings::EnginePre<HostState>,
@@ -285,10 +365,16 @@ impl Runtime {
                 }
             }
         })?;
-        let default_limits = EventLimits { cpu_ms: options.max_cpu_ms, subrequests: options.max_subrequests };
+        let default_limits = EventLimits {
+            cpu_ms: options.max_cpu_ms.min(options.cpu_ms_cap),
+            subrequests: options.max_subrequests.min(options.subrequests_cap),
+            memory_bytes: options.memory_bytes.min(options.max_memory_bytes),
+            console_bytes: options.console_bytes,
+        };
         Ok(Arc::new(Runtime {
             engine,
             default_limits,
+            caps: (options.cpu_ms_cap.max(1), options.subrequests_cap.max(1)),
             live: Arc::default(),
             max_instances: n as usize,
             pre,
@@ -349,6 +435,7 @@ impl Runtime {
         let used = self.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let slot = SlotGuard(self.live.clone());
         if used >= self.max_instances {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Instances);
             return Err(PoolExhausted(self.max_instances).into());
         }
         // The guest gets no files, no environment, no arguments and no sockets.
@@ -368,10 +455,18 @@ impl Runtime {
             next_generation: 1,
             depth: 0,
             limits: self.default_limits,
+            caps: self.caps,
             cpu_ticks: 0,
             subrequests: 0,
+            memory_hit: false,
+            console_used: 0,
+            console_cut: false,
+            usage: crate::usage::Counters { instance_starts: 1, ..Default::default() },
+            lost_facet_usage: None,
         };
+        crate::metrics::metrics().instance_starts.inc();
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
         // At every tick the guest runs through, count it against the event's
         // CPU budget and yield to the other tasks of this thread.
@@ -380,6 +475,7 @@ impl Runtime {
             state.cpu_ticks += 1;
             let used_ms = state.cpu_ticks as u128 * EPOCH_TICK.as_millis();
             if used_ms > state.limits.cpu_ms as u128 {
+                crate::metrics::metrics().limit_hit(crate::metrics::Limit::Cpu);
                 return Err(wasmtime::Error::new(LimitError::Cpu(state.limits.cpu_ms)));
             }
             Ok(wasmtime::UpdateDeadline::Yield(1))
@@ -423,9 +519,12 @@ impl Instance {
     pub async fn load(&mut self, worker: &Worker) -> Outcome<()> {
         let defaults = self.store.data().limits;
         let state = self.store.data_mut();
+        // A value asked for with the code replaces the host's default, up to the host's cap.
+        let (cpu_cap, sub_cap) = state.caps;
         state.limits = EventLimits {
-            cpu_ms: worker.limits.cpu_ms.map_or(defaults.cpu_ms, |l| l.min(defaults.cpu_ms)),
-            subrequests: worker.limits.sub_requests.map_or(defaults.subrequests, |l| l.min(defaults.subrequests)),
+            cpu_ms: worker.limits.cpu_ms.map_or(defaults.cpu_ms, |l| l.clamp(1, cpu_cap)),
+            subrequests: worker.limits.sub_requests.map_or(defaults.subrequests, |l| l.min(sub_cap)),
+            ..defaults
         };
         state.loaders.clear();
         state.namespaces.clear();
@@ -441,7 +540,8 @@ impl Instance {
         }
         state.namespaces.extend(worker.exported_classes.iter().map(|c| format!("export:{c}")));
         self.begin_event();
-        self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_load(&mut self.store, worker).await;
+        self.end_event(outcome)
     }
 
     /// Starts the accounting of a new event.
@@ -449,24 +549,51 @@ impl Instance {
         let state = self.store.data_mut();
         state.cpu_ticks = 0;
         state.subrequests = 0;
+        state.memory_hit = false;
+        state.console_used = 0;
+        state.console_cut = false;
         self.store.set_epoch_deadline(1);
+    }
+
+    /// Ends an event: a denied memory growth fails it like a trap (QuickJS
+    /// surfaced it as an exception, which the code may have caught), and
+    /// its CPU time is metered.
+    fn end_event<T>(&mut self, outcome: Outcome<T>) -> Outcome<T> {
+        let state = self.store.data_mut();
+        state.usage.cpu_ms += state.cpu_ticks as u64 * EPOCH_TICK.as_millis() as u64;
+        state.usage.subrequests += state.subrequests as u64;
+        if state.memory_hit {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Memory);
+            let limit = LimitError::Memory(state.limits.memory_bytes >> 20);
+            return Err(wasmtime::Error::new(limit));
+        }
+        if let Err(trap) = &outcome
+            && matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::StackOverflow))
+        {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Stack);
+            return Err(wasmtime::Error::new(LimitError::Stack));
+        }
+        outcome
     }
 
     /// Calls an RPC method.
     pub async fn call(&mut self, entry: Entry, method: &str, args: &[u8]) -> Outcome<Vec<u8>> {
         self.begin_event();
-        self.bindings.facets_runtime_dispatch().call_call(&mut self.store, &entry, method, args).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_call(&mut self.store, &entry, method, args).await;
+        self.end_event(outcome)
     }
 
     /// Constructs the Durable Object of class `class_name` in this instance.
     pub async fn start_object(&mut self, class_name: &str, id: &ObjectId) -> Outcome<()> {
         self.begin_event();
-        self.bindings.facets_runtime_dispatch().call_start_object(&mut self.store, class_name, id).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_start_object(&mut self.store, class_name, id).await;
+        self.end_event(outcome)
     }
 
     /// Runs one `fetch` event.
     pub async fn fetch(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<HttpResponse> {
         self.begin_event();
-        self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, &entry, request).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, &entry, request).await;
+        self.end_event(outcome)
     }
 }

@@ -43,7 +43,7 @@ pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: imp
                 let _ = stream.set_nodelay(true);
                 let registry = registry.clone();
                 let local = listener.local_addr().ok();
-                let service = service_fn(move |req| handle(registry.clone(), req, local, peer));
+                let service = service_fn(move |req| measured(registry.clone(), req, local, peer));
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -68,6 +68,32 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     res
 }
 
+/// [`handle`], counted in the metrics by outcome (from the status it answers).
+async fn measured(
+    registry: Arc<Registry>,
+    req: Request<Incoming>,
+    local: Option<SocketAddr>,
+    peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    use crate::metrics::{Kind, Outcome};
+    let started = std::time::Instant::now();
+    let res = handle(registry, req, local, peer).await;
+    let outcome = match &res {
+        Ok(r) if r.status() == StatusCode::SERVICE_UNAVAILABLE || r.status() == StatusCode::PAYLOAD_TOO_LARGE => Outcome::Limit,
+        Ok(r) if r.headers().contains_key(EXCEPTION_MARK) => Outcome::Exception,
+        Ok(r) if r.status().is_server_error() => Outcome::Error,
+        _ => Outcome::Ok,
+    };
+    crate::metrics::metrics().request(Kind::Http, outcome, started.elapsed());
+    res.map(|mut r| {
+        r.headers_mut().remove(EXCEPTION_MARK);
+        r
+    })
+}
+
+/// Marks (inside this module) a response for an uncaught exception.
+const EXCEPTION_MARK: &str = "x-facets-internal-exception";
+
 async fn handle(
     registry: Arc<Registry>,
     req: Request<Incoming>,
@@ -75,11 +101,14 @@ async fn handle(
     _peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+    let max_body = registry.limits().request_body_bytes;
+    let body = match Limited::new(body, max_body).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Ok(text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"));
+                crate::metrics::metrics().limit_hit(crate::metrics::Limit::RequestBody);
+                tracing::warn!(object = "worker", "refused a request body over the limit ({max_body} bytes)");
+                return Ok(text(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large (the limit is {max_body} bytes)\n")));
             }
             return Ok(text(StatusCode::BAD_REQUEST, "could not read the request body\n"));
         }
@@ -112,7 +141,9 @@ async fn handle(
         Ok(r) => r,
         Err(EventError::Js(e)) => {
             tracing::error!(object = "worker", stack = e.stack.as_deref().unwrap_or(""), "uncaught {}: {}", e.name, e.message);
-            return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the worker threw an exception\n"));
+            let mut res = text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the worker threw an exception\n");
+            res.headers_mut().insert(EXCEPTION_MARK, hyper::header::HeaderValue::from_static("1"));
+            return Ok(res);
         }
         Err(EventError::Internal(m)) => {
             tracing::error!(object = "worker", "{m}");
@@ -122,6 +153,15 @@ async fn handle(
             return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
         }
     };
+    let max_response = registry.limits().response_body_bytes;
+    if response.body.len() > max_response {
+        crate::metrics::metrics().limit_hit(crate::metrics::Limit::ResponseBody);
+        tracing::error!(object = "worker", "exceeded the response body size limit ({max_response} bytes): {} bytes", response.body.len());
+        return Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("Service Unavailable: the worker exceeded the response body size limit ({max_response} bytes)\n"),
+        ));
+    }
     let mut res = Response::new(Full::new(Bytes::from(response.body)));
     *res.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in response.headers {

@@ -17,7 +17,12 @@ pub(crate) async fn run(
     mut rx: mpsc::UnboundedReceiver<Event>,
     idle_since: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 ) {
-    let label = Label { namespace: class.clone(), object: id.name.clone().unwrap_or_else(|| id.hex.clone()) };
+    let label = Label {
+        namespace: class.clone(),
+        object: id.name.clone().unwrap_or_else(|| id.hex.clone()),
+        facet: String::new(),
+        code: "main".into(),
+    };
     let mut instance: Option<Instance> = None;
     loop {
         if let Ok(mut t) = idle_since.lock() {
@@ -43,6 +48,7 @@ pub(crate) async fn run(
         if let Ok(mut t) = idle_since.lock() {
             *t = None;
         }
+        let started = std::time::Instant::now();
         if instance.is_none() {
             match start(&registry, &class, &id, &label).await {
                 Ok(i) => instance = Some(i),
@@ -69,6 +75,7 @@ pub(crate) async fn run(
                 inst.call(Entry::DurableObject, method, args).await.map(|r| r.map(EventOutput::Value))
             }
         };
+        let used = inst.state_mut().usage.take();
         let db = inst.state_mut().db.as_mut().expect("objects have a database");
         let reply = match outcome {
             // A JS exception does not undo the writes made before it (as on Cloudflare).
@@ -93,12 +100,14 @@ pub(crate) async fn run(
                 Err(EventError::Internal(described))
             }
         };
+        registry.meter(&label, started, &reply, used, instance.as_ref());
         let _ = event.reply.send(reply);
     }
 }
 
 async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -> Result<Instance, EventError> {
     let dir = registry.options.data_dir.join(class).join(&id.hex);
+    registry.admit_object(class, &dir)?;
     let path = dir.join("state.sqlite");
     let mut instance = registry
         .runtime

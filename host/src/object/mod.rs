@@ -29,6 +29,8 @@ pub struct ObjectOptions {
     /// An object with no event for this long is evicted (instance dropped,
     /// database closed); it comes back on its next request.
     pub idle_timeout: Duration,
+    /// Limits beyond those of each event (facets per object, objects per namespace...).
+    pub limits: crate::settings::HostLimits,
 }
 
 /// Why an event failed, as the caller sees it.
@@ -91,13 +93,21 @@ pub struct Registry {
     loaded: Mutex<lru::LruCache<String, Arc<crate::engine::Worker>>>,
     this: Weak<Registry>,
     tasks: tokio_util::task::TaskTracker,
+    usage: Arc<crate::usage::Usage>,
+    /// Objects stored per namespace (counted on first use, for `objects_per_namespace`).
+    stored_objects: Mutex<HashMap<String, u64>>,
 }
 
 /// Instances of the entry worker kept for reuse.
 const ENTRY_POOL_MAX: usize = 16;
 
 impl Registry {
-    pub fn new(runtime: Arc<Runtime>, code: Arc<WorkerCode>, options: ObjectOptions) -> Arc<Registry> {
+    pub fn new(
+        runtime: Arc<Runtime>,
+        code: Arc<WorkerCode>,
+        options: ObjectOptions,
+        usage: Arc<crate::usage::Usage>,
+    ) -> Arc<Registry> {
         Arc::new_cyclic(|this| Registry {
             runtime,
             code,
@@ -109,7 +119,66 @@ impl Registry {
             )),
             this: this.clone(),
             tasks: tokio_util::task::TaskTracker::new(),
+            usage,
+            stored_objects: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The metered usage.
+    pub fn usage(&self) -> &Arc<crate::usage::Usage> {
+        &self.usage
+    }
+
+    /// Admits a new object's storage directory `dir` in namespace `class`,
+    /// unless the namespace already holds `objects_per_namespace` objects.
+    pub(crate) fn admit_object(&self, class: &str, dir: &std::path::Path) -> Result<(), EventError> {
+        if dir.exists() {
+            return Ok(());
+        }
+        let limit = self.options.limits.objects_per_namespace;
+        let mut counts = self.stored_objects.lock().expect("object counts lock");
+        let count = counts.entry(class.to_string()).or_insert_with(|| {
+            std::fs::read_dir(self.options.data_dir.join(class)).map(|d| d.count() as u64).unwrap_or(0)
+        });
+        if *count >= limit {
+            crate::metrics::metrics().limit_hit(crate::metrics::Limit::Objects);
+            return Err(EventError::Js(JsError::new(
+                "Error",
+                format!("exceeded the object limit ({limit} objects in namespace {class}); no new object can be created"),
+            )));
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    /// Meters one finished event of an object (usage and metrics).
+    pub(crate) fn meter(
+        &self,
+        label: &Label,
+        started: std::time::Instant,
+        reply: &Result<EventOutput, EventError>,
+        mut used: crate::usage::Counters,
+        instance: Option<&Instance>,
+    ) {
+        use crate::metrics::{Kind, Outcome, limit_of_message, metrics};
+        let elapsed = started.elapsed();
+        let outcome = match reply {
+            Ok(_) => Outcome::Ok,
+            Err(EventError::Js(_)) => Outcome::Exception,
+            Err(EventError::Internal(m)) if limit_of_message(m).is_some() => Outcome::Limit,
+            Err(EventError::Internal(_)) => Outcome::Error,
+        };
+        metrics().request(Kind::Object, outcome, elapsed);
+        used.requests += 1;
+        used.errors += reply.is_err() as u64;
+        used.wall_ms += elapsed.as_millis() as u64;
+        let storage = if used.rows_written > 0 {
+            instance.and_then(|i| i.state().db.as_ref()).and_then(|db| db.database_size().ok())
+        } else {
+            None
+        };
+        let key = crate::usage::Key { namespace: label.namespace.clone(), object: label.object.clone(), facet: String::new() };
+        self.usage.record(key, used, storage);
     }
 
     fn services(&self) -> Arc<dyn Services> {
@@ -240,7 +309,8 @@ impl Registry {
         let idle_since = Arc::new(Mutex::new(None));
         objects.insert(key, ObjectEntry { tx: tx.clone(), idle_since: idle_since.clone() });
         let registry = self.this.upgrade().expect("registry is alive while it serves");
-        self.tasks.spawn(actor::run(registry, class.to_string(), id.clone(), rx, idle_since));
+        let span = crate::logs::object_span(class, id.name.as_deref().unwrap_or(&id.hex), "main");
+        self.tasks.spawn(tracing::Instrument::instrument(actor::run(registry, class.to_string(), id.clone(), rx, idle_since), span));
         tx
     }
 
@@ -251,6 +321,7 @@ impl Registry {
             return false;
         }
         objects.remove(&(class.to_string(), hex.to_string()));
+        crate::metrics::metrics().evictions.inc();
         true
     }
 
@@ -271,6 +342,14 @@ impl Registry {
         self.entry_pool.lock().expect("pool lock").clear();
         self.tasks.close();
         self.tasks.wait().await;
+        if let Err(e) = self.usage.flush() {
+            tracing::warn!("writing the usage database failed: {e:#}");
+        }
+    }
+
+    /// The host's limits beyond each event's.
+    pub fn limits(&self) -> &crate::settings::HostLimits {
+        &self.options.limits
     }
 
     fn object_id(&self, class: &str, name: &str) -> ObjectId {
@@ -329,7 +408,9 @@ impl Services for Registry {
     }
 
     fn loader_has(&self, id: &str) -> bool {
-        self.loaded.lock().expect("loader cache lock").get(id).is_some()
+        let hit = self.loaded.lock().expect("loader cache lock").get(id).is_some();
+        crate::metrics::metrics().loader_cache(hit);
+        hit
     }
 
     fn loader_load(
@@ -339,6 +420,31 @@ impl Services for Registry {
     ) -> crate::engine::BoxFuture<Result<String, JsError>> {
         let registry = self.this.upgrade().expect("registry is alive while it serves");
         Box::pin(async move {
+            let limits = &registry.options.limits;
+            let total: usize = code
+                .modules
+                .iter()
+                .map(|m| match &m.content {
+                    crate::engine::bindings::ModuleContent::JsSource(s)
+                    | crate::engine::bindings::ModuleContent::Text(s)
+                    | crate::engine::bindings::ModuleContent::Json(s) => s.len(),
+                    crate::engine::bindings::ModuleContent::Data(d)
+                    | crate::engine::bindings::ModuleContent::JsBytecode(d) => d.len(),
+                })
+                .sum();
+            if code.modules.len() > limits.loaded_modules || total > limits.loaded_code_bytes {
+                crate::metrics::metrics().limit_hit(crate::metrics::Limit::CodeSize);
+                tracing::warn!("refused loaded code: {} modules, {total} bytes", code.modules.len());
+                return Err(JsError::new(
+                    "RangeError",
+                    format!(
+                        "loaded code is too large: {} modules, {total} bytes (at most {} modules and {} bytes)",
+                        code.modules.len(),
+                        limits.loaded_modules,
+                        limits.loaded_code_bytes
+                    ),
+                ));
+            }
             let worker = crate::worker::compile_loaded(&registry.runtime, code).await?;
             let key = id.unwrap_or_else(|| format!("anonymous:{}", hex::encode(rand::random::<[u8; 16]>())));
             registry.loaded.lock().expect("loader cache lock").put(key.clone(), Arc::new(worker));
@@ -358,6 +464,24 @@ impl Services for Registry {
         self.options.storage.clone()
     }
 
+    fn host_limits(&self) -> crate::settings::HostLimits {
+        self.options.limits.clone()
+    }
+
+    fn record_usage(&self, key: crate::usage::Key, used: crate::usage::Counters, storage_bytes: Option<u64>) {
+        self.usage.record(key, used, storage_bytes);
+    }
+
+    fn usage_json(&self, key: &crate::usage::Key) -> Option<String> {
+        match self.usage.get(key) {
+            Ok(row) => row.and_then(|r| serde_json::to_string(&r).ok()),
+            Err(e) => {
+                tracing::warn!("reading the usage database failed: {e:#}");
+                None
+            }
+        }
+    }
+
     fn evict_idle(&self) -> bool {
         // Pooled instances of the entry worker go first.
         if !self.entry_pool.lock().expect("pool lock").drain(..).collect::<Vec<_>>().is_empty() {
@@ -374,6 +498,7 @@ impl Services for Registry {
         let evict = idle.len().div_ceil(8).max(1).min(idle.len());
         for (_, key) in idle.into_iter().take(evict) {
             objects.remove(&key);
+            crate::metrics::metrics().evictions.inc();
         }
         evict > 0
     }

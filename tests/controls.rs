@@ -1,0 +1,227 @@
+//! Supervisor controls through the real server: settings from the config and
+//! flags, limits beyond CPU, usage metering (durable), Prometheus metrics and
+//! per-object logs on the admin listener.
+
+mod common;
+
+use common::{TestHost, fixture, run_facets};
+
+const TOKEN: &str = "controls-test-token-0123456789";
+
+fn host_on(data: &std::path::Path, extra: &[&str]) -> TestHost {
+    let mut args = vec!["--admin-port", "0", "--admin-token", TOKEN];
+    args.extend_from_slice(extra);
+    TestHost::start_with(fixture("hostile_app"), data, &args)
+}
+
+fn usage_of(host: &TestHost, query: &str) -> Vec<serde_json::Value> {
+    let r = host.admin_get(&format!("/usage?{query}"), Some(TOKEN));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["usage"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn the_admin_listener_is_off_by_default_and_needs_a_token() {
+    let host = TestHost::start(fixture("hostile_app"));
+    assert!(host.admin.is_none());
+
+    let out = run_facets(&["serve", fixture("hostile_app").to_str().unwrap(), "--port", "0", "--admin-port", "0"]);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("the admin listener needs a token"), "{}", out.stderr);
+    let out = run_facets(&[
+        "serve",
+        fixture("hostile_app").to_str().unwrap(),
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+        "--admin-ip",
+        "0.0.0.0",
+        "--admin-insecure",
+    ]);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("only on a loopback address"), "{}", out.stderr);
+
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &[]);
+    assert_eq!(host.admin_get("/usage", None).status, 401);
+    assert_eq!(host.admin_get("/usage", Some("wrong-token-wrong-token")).status, 401);
+    assert_eq!(host.admin_get("/metrics", Some(TOKEN)).status, 200);
+    assert_eq!(host.admin_get("/nothing", Some(TOKEN)).status, 404);
+    // The main listener does not serve the admin endpoints.
+    assert_ne!(host.get("/usage").body, host.admin_get("/usage", Some(TOKEN)).body);
+}
+
+#[test]
+fn usage_is_metered_per_object_and_facet_and_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let mut host = host_on(data.path(), &[]);
+    for i in 0..3 {
+        assert_eq!(host.get(&format!("/victim/alice/put?v={i}")).status, 200);
+    }
+    host.get("/victim/alice/get");
+    host.get("/victim/bob/get");
+    assert_eq!(host.get("/sup/s/many-facets?n=2").json()["started"], 2);
+
+    let alice = usage_of(&host, "namespace=Victim&object=alice");
+    assert_eq!(alice.len(), 1, "{alice:?}");
+    let a = &alice[0];
+    assert_eq!(a["requests"], 4);
+    assert_eq!(a["errors"], 0);
+    assert!(a["rows_written"].as_u64().unwrap() >= 6, "{a}");
+    assert!(a["rows_read"].as_u64().unwrap() >= 4, "{a}");
+    assert!(a["storage_bytes"].as_u64().unwrap() > 0, "{a}");
+    assert!(a["instance_starts"].as_u64().unwrap() >= 1, "{a}");
+    assert!(a.get("cpu_ms").is_some() && a.get("wall_ms").is_some(), "{a}");
+    assert_eq!(usage_of(&host, "namespace=Victim").len(), 2);
+
+    let sup = usage_of(&host, "namespace=Sup&object=s");
+    let facets: Vec<&str> = sup.iter().map(|r| r["facet"].as_str().unwrap()).collect();
+    assert_eq!(facets, ["", "f0", "f1"], "{sup:?}");
+    assert_eq!(sup[1]["requests"], 1);
+    assert_eq!(sup[0]["subrequests"], 0);
+
+    assert!(host.stop().success());
+    let host = host_on(data.path(), &[]);
+    assert_eq!(usage_of(&host, "namespace=Victim&object=alice")[0]["requests"], 4, "after a restart");
+    host.get("/victim/alice/get");
+    assert_eq!(usage_of(&host, "namespace=Victim&object=alice")[0]["requests"], 5);
+}
+
+#[test]
+fn metrics_count_requests_instances_limits_and_the_loader_without_object_labels() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &["--max-cpu-ms", "100"]);
+    host.get("/victim/alice/put?v=1");
+    host.get("/bad/b/loop");
+    host.get("/sup/s/many-facets?n=1");
+    let m = host.admin_get("/metrics", Some(TOKEN));
+    assert_eq!(m.status, 200);
+    let body = &m.body;
+    for series in [
+        "facets_requests_total{kind=\"http\",outcome=\"ok\"}",
+        "facets_requests_total{kind=\"object\",outcome=\"ok\"}",
+        "facets_requests_total{kind=\"object\",outcome=\"limit\"}",
+        "facets_requests_total{kind=\"facet\",outcome=\"ok\"}",
+        "facets_request_duration_seconds_bucket{",
+        "facets_instance_starts_total ",
+        "facets_live_instances ",
+        "facets_limit_hits_total{kind=\"cpu\"} 1",
+        "facets_storage_bytes ",
+        "facets_loader_cache_total{result=\"miss\"}",
+        "facets_evictions_total ",
+    ] {
+        assert!(body.contains(series), "no {series} in:\n{body}");
+    }
+    assert!(!body.contains("alice") && !body.contains("Victim"), "object labels in the metrics:\n{body}");
+}
+
+#[test]
+fn logs_are_tagged_and_each_objects_recent_lines_are_served() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &[]);
+    host.get("/bad/talker/console?n=3");
+    host.get("/bad/talker/recursion");
+    host.get("/bad/quiet/ok");
+    // The stderr line carries the object's tags.
+    assert!(host.wait_for_log("line 2 "));
+    let line = host.logs().lines().find(|l| l.contains("line 2 ")).unwrap().to_string();
+    for tag in ["namespace=Bad", "object=talker", "code=main"] {
+        assert!(line.contains(tag), "{tag} missing in {line}");
+    }
+    let r = host.admin_get("/logs?object=talker", Some(TOKEN));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lines = r.json()["lines"].as_array().cloned().unwrap();
+    let console: Vec<_> = lines.iter().filter(|l| l["source"] == "console").collect();
+    assert_eq!(console.len(), 3, "{lines:?}");
+    assert!(console[0]["message"].as_str().unwrap().starts_with("line 0 "));
+    assert_eq!((console[0]["namespace"].as_str(), console[0]["code"].as_str()), (Some("Bad"), Some("main")));
+    assert!(lines.iter().any(|l| l["message"].as_str().unwrap().contains("exceeded the stack limit")), "{lines:?}");
+    let quiet = host.admin_get("/logs?object=quiet", Some(TOKEN)).json();
+    assert!(quiet["lines"].as_array().unwrap().iter().all(|l| !l["message"].as_str().unwrap().contains("line ")));
+    assert_eq!(host.admin_get("/logs", Some(TOKEN)).status, 400);
+}
+
+#[test]
+fn json_logs_carry_the_tags_as_fields() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start_with(fixture("hostile_app"), data.path(), &["--log-json"]);
+    host.get("/bad/j/console?n=1");
+    assert!(host.wait_for_log("line 0 "));
+    let line = host.logs().lines().find(|l| l.contains("line 0 ")).unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["span"]["namespace"], "Bad", "{line}");
+    assert_eq!(v["span"]["object"], "j", "{line}");
+}
+
+#[test]
+fn settings_come_from_the_config_and_flags_override_them() {
+    let data = tempfile::tempdir().unwrap();
+    let host = TestHost::start_with(fixture("controls_config"), data.path(), &[]);
+    // facets.admin from the config (insecure on loopback), limits.cpu_ms = 150.
+    assert!(host.admin.is_some(), "the config's admin listener");
+    let r = host.get("/bad/b/loop");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded CPU time limit (150 ms)"), "{}", r.body);
+    let r = host.get("/sup/s/many-facets?n=3");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded the facet limit (2 "), "{}", r.body);
+    assert_eq!(host.admin_get("/usage", None).status, 200);
+    drop(host);
+
+    let host = TestHost::start_with(fixture("controls_config"), data.path(), &["--max-cpu-ms", "250"]);
+    let r = host.get("/bad/b/loop");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded CPU time limit (250 ms)"), "{}", r.body);
+}
+
+#[test]
+fn a_bad_setting_stops_the_server_with_the_field_named() {
+    let out = run_facets(&["serve", fixture("controls_bad_config").to_str().unwrap(), "--port", "0"]);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("limits.cpu_ms: expected a whole number, found \"fast\""), "{}", out.stderr);
+}
+
+#[test]
+fn serve_help_documents_every_setting_with_its_default() {
+    let out = run_facets(&["serve", "--help"]);
+    assert!(out.status.success());
+    for flag in [
+        "--max-cpu-ms",
+        "--cpu-ms-cap",
+        "--max-subrequests",
+        "--max-memory-mib",
+        "--max-request-body-bytes",
+        "--max-response-body-bytes",
+        "--max-console-bytes",
+        "--max-database-bytes",
+        "--max-facets",
+        "--max-objects-per-namespace",
+        "--max-loaded-code-bytes",
+        "--max-loaded-modules",
+        "--max-instances",
+        "--admin-port",
+        "--admin-token",
+        "--admin-insecure",
+        "--durability",
+    ] {
+        assert!(out.stdout.contains(flag), "{flag} missing:\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains("[default: 30000]") && out.stdout.contains("[default: 128]"), "{}", out.stdout);
+}
+
+#[test]
+fn request_bodies_and_objects_per_namespace_are_limited() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &["--max-request-body-bytes", "1000", "--max-objects-per-namespace", "2"]);
+    let big = "x".repeat(2000);
+    let r = host.post("/victim/a/get", &big);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("1000 bytes"), "{}", r.body);
+    assert_eq!(host.post("/victim/a/get", "small").status, 200);
+    assert_eq!(host.get("/victim/b/get").status, 200);
+    let r = host.get("/victim/c/get");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded the object limit (2 objects in namespace Victim)"), "{}", r.body);
+    assert_eq!(host.get("/victim/a/get").status, 200, "existing objects still serve");
+    let m = host.admin_get("/metrics", Some(TOKEN)).body;
+    assert!(m.contains("facets_limit_hits_total{kind=\"request_body\"} 1"), "{m}");
+    assert!(m.contains("facets_limit_hits_total{kind=\"objects\"} 1"), "{m}");
+}
+
