@@ -267,7 +267,7 @@ fn console_formats_values_like_util_inspect() {
         "fmt4 <ref *1> { name: 'c', self: [Circular *1] }",
         "fmt5 { a: { b: { c: [Object] } } }",
         "fmt6 Point { x: 1 } [Object: null prototype] {}",
-        "fmt7 [Function: named] [class K] Symbol(s)",
+        "fmt7 [Function: named] [Function (anonymous)] Symbol(s)",
         "fmt8 Uint8Array(2) [ 1, 2 ] [ undefined, null, <1 empty item>, 3 ]",
         "fmt9 Bob is 42.5 years, 99% sure extra",
         "fmt10 { s: \"it's\" } Headers(1) { a: '1' }",

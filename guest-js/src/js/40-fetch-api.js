@@ -119,7 +119,7 @@
   // the caller are copied once here; the runtime's own are not copied again.
   function extractBody(body) {
     if (body === undefined || body === null) return [null, null];
-    if (typeof body === "string") return [new Uint8Array(host.utf8Encode(body)), "text/plain;charset=UTF-8"];
+    if (typeof body === "string") return [utf8Bytes(body), "text/plain;charset=UTF-8"];
     if (isReadableStream(body)) {
       if (body.locked || rsOf(body).disturbed) throw new TypeError("the body stream is locked or has already been read");
       return [body, null];
@@ -128,7 +128,7 @@
     if (body instanceof Blob) return [blobBytes(body), body.type || null];
     if (body instanceof FormData) return formDataBody(body);
     if (body instanceof URLSearchParams) {
-      return [new Uint8Array(host.utf8Encode(body.toString())), "application/x-www-form-urlencoded;charset=UTF-8"];
+      return [utf8Bytes(body.toString()), "application/x-www-form-urlencoded;charset=UTF-8"];
     }
     // Anything else is converted to a string, as WebIDL does for a USVString.
     return extractBody(String(body));

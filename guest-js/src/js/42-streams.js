@@ -956,7 +956,7 @@
             pending = s.slice(-1);
             s = s.slice(0, -1);
           }
-          if (s) c.enqueue(new Uint8Array(host.utf8Encode(s)));
+          if (s) c.enqueue(utf8Bytes(s));
         },
         flush(c) {
           if (pending) c.enqueue(new Uint8Array([0xef, 0xbf, 0xbd]));

@@ -31,7 +31,7 @@
         const chunks = [];
         let total = 0;
         for (const p of parts) {
-          const b = p instanceof Blob ? p.#bytes : isView(p) || brand(abByteLength, p) ? toBytes(p) : new Uint8Array(host.utf8Encode(String(p)));
+          const b = p instanceof Blob ? p.#bytes : isView(p) || brand(abByteLength, p) ? toBytes(p) : utf8Bytes(String(p));
           chunks.push(b);
           total += b.byteLength;
         }
