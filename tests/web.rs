@@ -224,7 +224,7 @@ fn multipart_upload_is_parsed_and_echoed() {
     // A broken upload is a clear error, and the server keeps serving.
     let reply = host.request("POST", "/echo-multipart?json", &[("content-type", &content_type)], Some("not multipart"));
     assert_eq!(reply.status, 500, "{reply:?}");
-    assert!(host.logs().contains("invalid multipart/form-data body"), "logs:\n{}", host.logs());
+    assert!(host.wait_for_log("invalid multipart/form-data body"), "logs:\n{}", host.logs());
     assert_eq!(host.get("/pull-stream?n=1").body, "chunk 0\n");
 }
 
