@@ -326,6 +326,8 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     crate::crypto::register(ctx, &host)?;
     crate::encoding::register(ctx, &host)?;
 
+    set("facetUsage", Function::new(c.clone(), |name: String| -> Option<String> { facets::usage(&name) })?)?;
+
     Ok(host)
 }
 
