@@ -225,3 +225,15 @@ fn request_bodies_and_objects_per_namespace_are_limited() {
     assert!(m.contains("facets_limit_hits_total{kind=\"objects\"} 1"), "{m}");
 }
 
+#[test]
+fn a_supervisor_reads_its_facets_usage() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &[]);
+    let r = host.get("/sup/s/facet-usage");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["metered"]["requests"], 2, "{v}");
+    assert_eq!(v["metered"]["facet"], "metered", "{v}");
+    assert!(v["metered"]["instance_starts"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["never"].is_null(), "{v}");
+}

@@ -327,6 +327,8 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     crate::encoding::register(ctx, &host)?;
     crate::web::install(ctx, &host)?;
 
+    set("facetUsage", Function::new(c.clone(), |name: String| -> Option<String> { facets::usage(&name) })?)?;
+
     Ok(host)
 }
 

@@ -169,6 +169,11 @@
     delete(name) {
       host.facetDelete(String(name));
     }
+    // facets extension (not on Cloudflare): the metered usage of facet `name`, or null.
+    usage(name) {
+      const json = host.facetUsage(String(name));
+      return json === undefined || json === null ? null : JSON.parse(json);
+    }
   }
 
   class DurableObjectState {

@@ -386,6 +386,12 @@ impl facets::Host for HostState {
         Ok(())
     }
 
+    async fn usage(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        let facet = if self.label.facet.is_empty() { name } else { format!("{}/{name}", self.label.facet) };
+        let key = crate::usage::Key { namespace: self.label.namespace.clone(), object: self.label.object.clone(), facet };
+        Ok(self.services.usage_json(&key))
+    }
+
     async fn delete(&mut self, name: String) -> Res<()> {
         if let Some(slot) = self.facets.remove(&name) {
             self.aborted.insert(name.clone(), (slot.generation, format!("facet \"{name}\" was deleted")));
