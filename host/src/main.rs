@@ -51,6 +51,12 @@ enum Command {
         /// Subrequests (Durable Object and loaded-worker calls, fetch) one event may make.
         #[arg(long, default_value_t = 1_000)]
         max_subrequests: u32,
+        /// Wall time one event may spend awaiting timers and I/O, in milliseconds; beyond it the event fails.
+        #[arg(long, default_value_t = 60_000)]
+        max_event_wall_ms: u32,
+        /// How long one outbound fetch() may take in all, in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        outbound_timeout_ms: u64,
         /// Instances (objects, facets, workers) alive at once; beyond it, idle objects are evicted first.
         #[arg(long, default_value_t = 1_000)]
         max_instances: u32,
@@ -106,7 +112,7 @@ fn init_logging(json: bool) {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, max_cpu_ms, max_subrequests, max_instances, idle_timeout } => {
+        Command::Serve { project, ip, port, data_dir, cache_dir, durability, max_database_bytes, max_cpu_ms, max_subrequests, max_event_wall_ms, outbound_timeout_ms, max_instances, idle_timeout } => {
             let durability = match durability {
                 DurabilityArg::Full => Durability::Full,
                 DurabilityArg::Normal => Durability::Normal,
@@ -115,6 +121,8 @@ async fn run(command: Command) -> Result<()> {
             options.idle_timeout = std::time::Duration::from_secs(idle_timeout.max(1));
             options.runtime.max_cpu_ms = max_cpu_ms;
             options.runtime.max_subrequests = max_subrequests;
+            options.runtime.max_event_wall_ms = max_event_wall_ms;
+            options.runtime.outbound.total_timeout = std::time::Duration::from_millis(outbound_timeout_ms);
             options.runtime.max_instances = max_instances.max(2);
             if let Some(dir) = cache_dir {
                 options.runtime.cache_dir = dir;

@@ -77,6 +77,7 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
     let addr = SocketAddr::new(options.ip, options.port);
     let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
+    prepared.runtime.deny_outbound(local);
     println!("Ready on http://{local}");
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -174,7 +174,6 @@
   class DurableObjectState {
     #id;
     #storage = new DurableObjectStorage();
-    #waitUntil = [];
     #facets = new Facets();
     constructor(id) {
       this.#id = id;
@@ -192,7 +191,7 @@
       return exportsObject;
     }
     waitUntil(promise) {
-      this.#waitUntil.push(Promise.resolve(promise).catch(() => {}));
+      addWaitUntil(promise);
     }
     async blockConcurrencyWhile(fn) {
       return await fn();
@@ -201,7 +200,7 @@
 
   class ExecutionContext {
     waitUntil(promise) {
-      Promise.resolve(promise).catch((e) => console.error("waitUntil:", e));
+      addWaitUntil(promise);
     }
     passThroughOnException() {}
     get exports() {
