@@ -207,7 +207,7 @@ fn fetch_to_the_hosts_own_address_is_refused_under_every_alias() {
     let (host, _data) = host(&[]);
     let v = host.get("/self").json();
     let map = v.as_object().expect("an object");
-    assert_eq!(map.len(), 5, "{v}");
+    assert_eq!(map.len(), 4, "{v}");
     for (alias, outcome) in map {
         let outcome = outcome.as_str().unwrap_or("");
         assert!(
