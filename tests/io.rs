@@ -239,3 +239,25 @@ fn a_workers_wait_until_work_completes_after_its_response() {
     assert_eq!(host.get("/wait-until").body, "worker answered");
     assert!(host.wait_for_log("worker waitUntil done"), "logs: {}", host.logs());
 }
+
+#[test]
+fn abort_signal_timeout_aborts_a_fetch_to_a_slow_server() {
+    let up = Upstream::start();
+    let (host, _data) = host(&[]);
+    let v = host.get(&format!("/abort-timeout?target={}", up.base)).json();
+    assert_eq!(v, serde_json::json!({ "name": "TimeoutError", "quick": true }));
+    let v = host.get(&format!("/abort-controller?target={}", up.base)).json();
+    assert_eq!(v["caught"], "Error: changed my mind", "{v}");
+}
+
+#[test]
+fn a_streamed_response_reaches_the_client_chunked() {
+    let (host, _data) = host(&[]);
+    let r = host.get("/stream");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(r.body, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+    // An object's streamed response reaches its caller whole.
+    assert_eq!(host.get("/store/stream").body, "object stream");
+    assert_eq!(host.get("/timers").status, 200);
+}

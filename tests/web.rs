@@ -175,3 +175,106 @@ fn random_uuids_differ_across_requests_and_objects() {
     let distinct: HashSet<&String> = all.iter().collect();
     assert_eq!(distinct.len(), all.len(), "randomUUID repeated a value (randomness baked into the snapshot?): {all:?}");
 }
+
+/// Every case of the fixture `web_api` (streams, Body, Headers, Request,
+/// Response, Blob/File/FormData, events, URL, encoding) passes inside the
+/// engine; the failures are listed by name.
+#[test]
+fn web_api_cases_pass_inside_the_engine() {
+    let host = TestHost::start(fixture("web_api"));
+    let r = report(&host);
+    let cases = r.as_object().expect("the report is an object");
+    let failures: Vec<String> =
+        cases.iter().filter(|(_, v)| *v != "ok").map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("?"))).collect();
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(cases.len() >= 80, "the fixture's cases went missing: {}", cases.len());
+}
+
+/// A multipart upload is parsed by `request.formData()`, and a FormData
+/// answered as the body is serialised as multipart with its own boundary.
+#[test]
+fn multipart_upload_is_parsed_and_echoed() {
+    let host = TestHost::start(fixture("web_api"));
+    let boundary = "TestBoundary7MA4YWxk";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello, wörld\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\nline one\r\nline two\r\n\
+         --{boundary}--\r\n"
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let reply = host.request("POST", "/echo-multipart?json", &[("content-type", &content_type)], Some(&body));
+    assert_eq!(reply.status, 200, "{reply:?}\nlogs:\n{}", host.logs());
+    assert_eq!(
+        reply.json(),
+        json!({
+            "title": "Hello, wörld",
+            "doc": { "name": "notes.txt", "type": "text/plain", "size": 18, "text": "line one\r\nline two" },
+        })
+    );
+
+    // Echoed back as multipart: a fresh boundary, the same parts.
+    let reply = host.request("POST", "/echo-multipart", &[("content-type", &content_type)], Some(&body));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let echoed_type = reply.header("content-type").expect("a content type").to_owned();
+    let echoed_boundary = echoed_type.strip_prefix("multipart/form-data; boundary=").expect("a multipart type");
+    assert_ne!(echoed_boundary, boundary);
+    assert!(reply.body.contains("name=\"doc\"; filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\nline one\r\nline two\r\n"), "{}", reply.body);
+    assert!(reply.body.ends_with(&format!("--{echoed_boundary}--\r\n")), "{}", reply.body);
+
+    // A broken upload is a clear error, and the server keeps serving.
+    let reply = host.request("POST", "/echo-multipart?json", &[("content-type", &content_type)], Some("not multipart"));
+    assert_eq!(reply.status, 500, "{reply:?}");
+    assert!(host.logs().contains("invalid multipart/form-data body"), "logs:\n{}", host.logs());
+    assert_eq!(host.get("/pull-stream?n=1").body, "chunk 0\n");
+}
+
+/// `new Response(readable)` whose chunks come from a pull source, a
+/// TransformStream over the request body, and a tee'd request body.
+#[test]
+fn streamed_bodies_end_to_end() {
+    let host = TestHost::start(fixture("web_api"));
+    let reply = host.get("/pull-stream?n=50");
+    assert_eq!(reply.status, 200, "{reply:?}\nlogs:\n{}", host.logs());
+    let want: String = (0..50).map(|i| format!("chunk {i}\n")).collect();
+    assert_eq!(reply.body, want);
+    assert_eq!(reply.header("content-type"), Some("text/plain"));
+
+    let reply = host.post("/transform", "make me loud");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "MAKE ME LOUD"), "{reply:?}");
+
+    let big = "0123456789".repeat(10_000);
+    let reply = host.post("/tee", &big);
+    assert_eq!(reply.json(), json!({ "same": true, "length": 100_000 }), "{reply:?}");
+
+    // A source that errors fails the request; a used body cannot be sent.
+    let reply = host.get("/stream-error");
+    assert_eq!(reply.status, 500, "{reply:?}");
+    let reply = host.post("/used-body", "x");
+    assert_eq!(reply.status, 500, "{reply:?}");
+    assert!(host.logs().contains("the source failed"), "logs:\n{}", host.logs());
+    assert_eq!(host.get("/pull-stream?n=2").body, "chunk 0\nchunk 1\n", "the server keeps serving");
+}
+
+/// console.log formats values readably, like Node's util.inspect.
+#[test]
+fn console_formats_values_like_util_inspect() {
+    let host = TestHost::start(fixture("web_api"));
+    assert_eq!(host.get("/console").status, 200, "logs:\n{}", host.logs());
+    let want = [
+        "fmt1 s 1 -0 2n null undefined true",
+        "fmt2 { a: 1, b: 'x', c: [ 1, 2 ], 'd-e': {} }",
+        "fmt3 [] Map(1) { 'k' => 1 } Set(1) { 1 }",
+        "fmt4 <ref *1> { name: 'c', self: [Circular *1] }",
+        "fmt5 { a: { b: { c: [Object] } } }",
+        "fmt6 Point { x: 1 } [Object: null prototype] {}",
+        "fmt7 [Function: named] [Function (anonymous)] Symbol(s)",
+        "fmt8 Uint8Array(2) [ 1, 2 ] [ undefined, null, <1 empty item>, 3 ]",
+        "fmt9 Bob is 42.5 years, 99% sure extra",
+        "fmt10 { s: \"it's\" } Headers(1) { a: '1' }",
+        "fmt11 TypeError: bad thing\n",
+        "fmt12 {\n  long: 'xxxxxxxxxx",
+    ];
+    for line in want {
+        assert!(host.wait_for_log(line), "no log line {line:?} in:\n{}", host.logs());
+    }
+}

@@ -346,6 +346,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
 
     crate::crypto::register(ctx, &host)?;
     crate::encoding::register(ctx, &host)?;
+    crate::web::install(ctx, &host)?;
 
     Ok(host)
 }

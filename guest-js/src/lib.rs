@@ -25,6 +25,7 @@ mod dispatch;
 mod encoding;
 mod modules;
 mod sys;
+mod web;
 
 use std::cell::RefCell;
 

@@ -8,12 +8,23 @@
     throw new TypeError("expected an ArrayBuffer or an ArrayBuffer view");
   }
 
+  // UTF-8 bytes of a string; lone surrogates become U+FFFD, as USVString
+  // conversion does (the native side accepts only well-formed strings).
+  const toWellFormed = String.prototype.toWellFormed;
+  function utf8Bytes(s) {
+    s = String(s);
+    if (/[\ud800-\udfff]/.test(s)) {
+      s = toWellFormed ? toWellFormed.call(s) : s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+    }
+    return new Uint8Array(host.utf8Encode(s));
+  }
+
   class TextEncoder {
     get encoding() {
       return "utf-8";
     }
     encode(input = "") {
-      return new Uint8Array(host.utf8Encode(String(input)));
+      return utf8Bytes(input);
     }
     encodeInto(source, destination) {
       const bytes = this.encode(source);

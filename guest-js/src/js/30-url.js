@@ -3,8 +3,7 @@
 
 
   function formEncode(s) {
-    const bytes = host.utf8Encode(String(s));
-    const u8 = new Uint8Array(bytes);
+    const u8 = utf8Bytes(s);
     let out = "";
     for (let i = 0; i < u8.length; i++) {
       const c = u8[i];

@@ -1,11 +1,13 @@
   // ---------------------------------------------------------------------------
-  // Fetch API (minimal; bodies are buffered).
+  // Fetch API: Headers, Request, Response and their shared Body.
 
   const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+  // Strips leading and trailing HTTP whitespace; NUL, CR, LF inside a value
+  // and code points above U+00FF (not a ByteString) are errors.
   function normalizeHeaderValue(v) {
     v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-    if (/[\0\r\n]/.test(v)) throw new TypeError(`invalid header value: ${JSONstringify(v)}`);
+    if (/[\0\r\n]|[^\x00-\xff]/.test(v)) throw new TypeError(`invalid header value: ${JSONstringify(v)}`);
     return v;
   }
 
@@ -15,27 +17,40 @@
     return n.toLowerCase();
   }
 
+  let headersGuard; // (headers, "immutable" | "none"): the runtime's switch
+
   class Headers {
     #map = new Map(); // lower-case name -> value (set-cookie: array)
-    constructor(init) {
+    #immutable = false;
+    static {
+      headersGuard = (h, guard) => {
+        h.#immutable = guard === "immutable";
+        return h;
+      };
+    }
+    constructor(init = undefined) {
       if (init === undefined || init === null) return;
       if (init instanceof Headers) {
         for (const [k, v] of init.#map) this.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
-      } else if (typeof init[Symbol.iterator] === "function") {
+      } else if (typeof init === "object" && typeof init[Symbol.iterator] === "function") {
         for (const pair of init) {
-          const p = [...pair];
-          if (p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+          const p = typeof pair === "string" ? null : [...pair];
+          if (!p || p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
           this.append(p[0], p[1]);
         }
-      } else if (typeof init === "object") {
+      } else if (typeof init === "object" || typeof init === "function") {
         for (const k of O.keys(init)) this.append(k, init[k]);
       } else {
         throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
       }
     }
+    #mutable() {
+      if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
+    }
     append(name, value) {
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
+      this.#mutable();
       const cur = this.#map.get(n);
       if (n === "set-cookie") {
         if (cur) cur.push(v);
@@ -47,6 +62,7 @@
     set(name, value) {
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
+      this.#mutable();
       this.#map.set(n, n === "set-cookie" ? [v] : v);
     }
     get(name) {
@@ -58,19 +74,28 @@
       const v = this.#map.get("set-cookie");
       return v ? v.slice() : [];
     }
+    getAll(name) {
+      // workerd's non-standard getAll, only for Set-Cookie.
+      if (headerName(name) !== "set-cookie") throw new TypeError("getAll() can only be used with the header name \"Set-Cookie\".");
+      return this.getSetCookie();
+    }
     has(name) {
       return this.#map.has(headerName(name));
     }
     delete(name) {
-      this.#map.delete(headerName(name));
+      const n = headerName(name);
+      this.#mutable();
+      this.#map.delete(n);
     }
-    forEach(cb, thisArg) {
+    forEach(cb, thisArg = undefined) {
+      if (typeof cb !== "function") throw new TypeError("Headers.forEach: the callback must be a function");
       for (const [k, v] of this.entries()) cb.call(thisArg, v, k, this);
     }
     *entries() {
       const names = [...this.#map.keys()].sort();
       for (const n of names) {
         const v = this.#map.get(n);
+        if (v === undefined) continue; // deleted while iterating
         if (ArrayIsArray(v)) for (const c of v) yield [n, c];
         else yield [n, v];
       }
@@ -89,66 +114,143 @@
     }
   }
 
-  function extractBody(body, headers) {
-    if (body === undefined || body === null) return null;
-    if (typeof body === "string") {
-      if (headers && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-      return new Uint8Array(host.utf8Encode(body));
+  // A body's source and its Content-Type, from any BodyInit:
+  // [null | Uint8Array | ReadableStream, contentType | null]. Bytes given by
+  // the caller are copied once here; the runtime's own are not copied again.
+  function extractBody(body) {
+    if (body === undefined || body === null) return [null, null];
+    if (typeof body === "string") return [utf8Bytes(body), "text/plain;charset=UTF-8"];
+    if (isReadableStream(body)) {
+      if (body.locked || rsOf(body).disturbed) throw new TypeError("the body stream is locked or has already been read");
+      return [body, null];
     }
+    if (isView(body) || brand(abByteLength, body)) return [toBytes(body).slice(), null];
+    if (body instanceof Blob) return [blobBytes(body), body.type || null];
+    if (body instanceof FormData) return formDataBody(body);
     if (body instanceof URLSearchParams) {
-      if (headers && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
-      return new Uint8Array(host.utf8Encode(body.toString()));
+      return [utf8Bytes(body.toString()), "application/x-www-form-urlencoded;charset=UTF-8"];
     }
-    if (isView(body) || brand(abByteLength, body)) return toBytes(body).slice();
-    // Anything else is converted to a string, as the Fetch spec does.
-    return extractBody(String(body), headers);
+    // Anything else is converted to a string, as WebIDL does for a USVString.
+    return extractBody(String(body));
   }
 
+  const USED = "Body has already been used. It can only be used once.";
+
   class Body {
-    #bytes;
+    #src = null; // null | Uint8Array | ReadableStream (the user's)
+    #stream = null; // `body`: the user's stream, or one made on demand from #src
     #used = false;
-    _initBody(bytes) {
-      this.#bytes = bytes;
+    _initBody(body, headers) {
+      const [src, type] = extractBody(body);
+      if (type !== null && headers && !headers.has("content-type")) headers.set("content-type", type);
+      this.#src = src;
+      if (isReadableStream(src)) this.#stream = src;
+    }
+    _setSource(src) {
+      this.#src = src;
+      this.#stream = isReadableStream(src) ? src : null;
     }
     get body() {
-      return this.#bytes;
+      if (this.#src === null) return null;
+      if (this.#stream === null) {
+        this.#stream = bytesStream(this.#src);
+        if (this.#used) rsCancel(rsOf(this.#stream));
+      }
+      return this.#stream;
     }
     get bodyUsed() {
-      return this.#used;
+      return this.#used || (this.#stream !== null && rsOf(this.#stream).disturbed);
+    }
+    // See `bodySource`.
+    _source() {
+      if (this.#src === null) return null;
+      if (this.bodyUsed) throw new TypeError(USED);
+      if (this.#stream?.locked) throw new TypeError("the body stream is locked to a reader");
+      this.#used = true;
+      if (this.#stream !== null) rsOf(this.#stream).disturbed = true;
+      return isReadableStream(this.#src) ? this.#stream : this.#src;
+    }
+    // The source for a clone (a copy of the bytes, or one half of a tee).
+    _cloneSource() {
+      if (this.bodyUsed) throw new TypeError(`Cannot clone a ${this[Symbol.toStringTag]} whose body has been used.`);
+      if (this.#stream?.locked) throw new TypeError("the body stream is locked to a reader");
+      if (this.#src === null) return null;
+      if (!isReadableStream(this.#src)) return this.#src.slice();
+      const [a, b] = this.#stream.tee();
+      this.#src = this.#stream = a;
+      return b;
+    }
+    // Synchronous access for the runtime's own senders (stubs, facets): the
+    // bytes of a body known up front; a streamed body cannot be sent this way.
+    _peek() {
+      return this.#src;
     }
     _take() {
-      if (this.#used) throw new TypeError("Body has already been used. It can only be used once.");
-      this.#used = true;
-      return this.#bytes || new Uint8Array(0);
+      const src = this._source();
+      if (src === null) return new Uint8Array(0);
+      if (isReadableStream(src)) throw new TypeError("a streamed body cannot be sent here; read it first (e.g. await request.arrayBuffer())");
+      return src;
     }
-    _peek() {
-      return this.#bytes;
+    async #consume() {
+      const src = this._source();
+      if (src === null) return new Uint8Array(0);
+      return isReadableStream(src) ? readAllBytes(src) : src;
     }
     async arrayBuffer() {
-      const b = this._take();
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      const b = await this.#consume();
+      return b.byteOffset === 0 && b.byteLength === abByteLength.call(b.buffer) ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
     }
     async bytes() {
-      return this._take().slice();
+      return this.#consume();
     }
     async text() {
-      return host.utf8Decode(this._take(), false);
+      return host.textDecode("utf-8", await this.#consume(), false, false);
     }
     async json() {
       return JSONparse(await this.text());
     }
+    async blob() {
+      const b = await this.#consume();
+      return makeBlob(b, this.headers.get("content-type") ?? "");
+    }
+    async formData() {
+      const type = this.headers.get("content-type") ?? "";
+      const essence = type.split(";")[0].trim().toLowerCase();
+      if (essence === "multipart/form-data") return parseMultipart(await this.#consume(), type);
+      if (essence === "application/x-www-form-urlencoded") {
+        const fd = new FormData();
+        for (const [k, v] of new URLSearchParams(await this.text())) fd.append(k, v);
+        return fd;
+      }
+      await this.#consume();
+      throw new TypeError(`formData(): the Content-Type must be multipart/form-data or application/x-www-form-urlencoded (got ${JSONstringify(type)})`);
+    }
+  }
+
+  // For a Request or Response `r`: null (no body), a Uint8Array (the body's
+  // bytes, known up front) or a ReadableStream (the caller reads it). Marks
+  // the body used; throws a TypeError if it was already used or is locked.
+  function bodySource(r) {
+    return r._source();
   }
 
   const NULL_BODY_STATUS = [101, 204, 205, 304];
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+  const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
+  const REDIRECTS = ["follow", "error", "manual"];
 
   class Request extends Body {
     #method;
     #url;
     #headers;
     #redirect;
-    constructor(input, init = {}) {
+    #signal;
+    #cf;
+    constructor(input, init = undefined) {
       super();
+      if (arguments.length === 0) throw new TypeError("Request: 1 argument required");
+      init = init ?? {};
+      if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Request: init must be an object");
       let src = null;
       if (input instanceof Request) {
         src = input;
@@ -157,33 +259,53 @@
         this.#url = new URL(String(input)).href;
       }
       let method = init.method !== undefined ? String(init.method) : src ? src.method : "GET";
-      if (METHODS.includes(method.toUpperCase())) method = method.toUpperCase();
+      if (init.method !== undefined) {
+        if (!HEADER_NAME.test(method)) throw new TypeError(`invalid HTTP method ${JSONstringify(method)}`);
+        const upper = method.toUpperCase();
+        if (FORBIDDEN_METHODS.includes(upper)) throw new TypeError(`the HTTP method ${upper} is forbidden`);
+        if (METHODS.includes(upper)) method = upper;
+      }
       this.#method = method;
+      this.#redirect = init.redirect !== undefined ? String(init.redirect) : src ? src.redirect : "follow";
+      if (!REDIRECTS.includes(this.#redirect)) throw new TypeError(`invalid redirect mode ${JSONstringify(this.#redirect)}`);
+      if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof AbortSignal)) {
+        throw new TypeError("Request: signal must be an AbortSignal");
+      }
+      this.#signal = init.signal !== undefined ? init.signal : src ? src.#signal : null;
+      this.#cf = init.cf !== undefined ? init.cf : src ? src.#cf : undefined;
       this.#headers = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined);
-      this.#redirect = init.redirect || (src ? src.redirect : "follow");
-      let bytes = null;
-      if (init.body !== undefined && init.body !== null) bytes = extractBody(init.body, this.#headers);
-      else if (src && init.body === undefined) bytes = src._peek() ? src._take() : null;
-      if (bytes && (method === "GET" || method === "HEAD")) {
+      const hasBody = init.body !== undefined && init.body !== null;
+      const inherits = !hasBody && init.body === undefined && src !== null && src._peek() !== null;
+      if ((hasBody || inherits) && (method === "GET" || method === "HEAD")) {
         throw new TypeError("Request with a GET or HEAD method cannot have a body.");
       }
-      this._initBody(bytes);
+      if (inherits) this._setSource(src._source());
+      else this._initBody(init.body, this.#headers);
     }
     get method() { return this.#method; }
     get url() { return this.#url; }
     get headers() { return this.#headers; }
     get redirect() { return this.#redirect; }
-    get signal() { return undefined; }
-    get cf() { return undefined; }
+    get signal() {
+      return (this.#signal ??= newSignal());
+    }
+    get cf() { return this.#cf; }
+    get fetcher() { return null; }
+    get keepalive() { return false; }
+    get integrity() { return ""; }
+    get cache() { return undefined; }
     clone() {
-      if (this.bodyUsed) throw new TypeError("Cannot clone a Request whose body has been used.");
-      const b = this._peek();
-      return new Request(this, { body: b ? b.slice() : null, headers: this.#headers });
+      const body = this._cloneSource();
+      const r = new Request(this, { body: null, headers: this.#headers });
+      if (body !== null) r._setSource(body);
+      return r;
     }
     get [Symbol.toStringTag]() {
       return "Request";
     }
   }
+
+  let responseMeta; // (response, { url, redirected, type }): for the runtime's fetch
 
   class Response extends Body {
     #status;
@@ -191,37 +313,58 @@
     #headers;
     #type = "default";
     #url = "";
-    constructor(body = null, init = {}) {
+    #redirected = false;
+    #webSocket = null;
+    #cf;
+    static {
+      responseMeta = (r, meta) => {
+        if (meta.url !== undefined) r.#url = String(meta.url);
+        if (meta.redirected !== undefined) r.#redirected = !!meta.redirected;
+        if (meta.type !== undefined) r.#type = meta.type;
+        return r;
+      };
+    }
+    constructor(body = null, init = undefined) {
       super();
+      init = init ?? {};
+      if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Response: init must be an object");
       const status = init.status === undefined ? 200 : Number(init.status);
       if (!Number.isInteger(status) || status < 200 || status > 599) {
         if (!(status === 101 && init.webSocket)) {
           throw new RangeError(`Responses may only be constructed with status codes in the range 200 to 599, inclusive (got ${init.status}).`);
         }
       }
+      const statusText = init.statusText === undefined ? "" : String(init.statusText);
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`invalid statusText ${JSONstringify(statusText)}`);
       this.#status = status;
-      this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+      this.#statusText = statusText;
+      this.#webSocket = init.webSocket ?? null;
+      this.#cf = init.cf;
       this.#headers = new Headers(init.headers);
       if (body !== null && body !== undefined && NULL_BODY_STATUS.includes(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       }
-      this._initBody(extractBody(body, this.#headers));
+      this._initBody(body, this.#headers);
     }
-    static json(data, init = {}) {
+    static json(data, init = undefined) {
       const text = JSONstringify(data);
       if (text === undefined) throw new TypeError("Response.json: value is not JSON-serializable");
-      const headers = new Headers(init.headers);
+      const headers = new Headers(init?.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
       return new Response(text, { ...init, headers });
     }
     static redirect(url, status = 302) {
+      status = Number(status);
       if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`invalid redirect status ${status}`);
-      return new Response(null, { status, headers: { location: new URL(String(url)).href } });
+      const r = new Response(null, { status, headers: { location: new URL(String(url)).href } });
+      headersGuard(r.#headers, "immutable");
+      return r;
     }
     static error() {
       const r = new Response(null, { status: 200 });
       r.#status = 0;
       r.#type = "error";
+      headersGuard(r.#headers, "immutable");
       return r;
     }
     get status() { return this.#status; }
@@ -230,12 +373,19 @@
     get headers() { return this.#headers; }
     get type() { return this.#type; }
     get url() { return this.#url; }
-    get redirected() { return false; }
-    get webSocket() { return null; }
+    get redirected() { return this.#redirected; }
+    get webSocket() { return this.#webSocket; }
+    get cf() { return this.#cf; }
     clone() {
-      if (this.bodyUsed) throw new TypeError("Cannot clone a Response whose body has been used.");
-      const b = this._peek();
-      return new Response(b ? b.slice() : null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+      if (this.#webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
+      const body = this._cloneSource();
+      const r = new Response(null, { status: this.#status < 200 ? 200 : this.#status, statusText: this.#statusText, headers: this.#headers, cf: this.#cf });
+      r.#status = this.#status;
+      r.#type = this.#type;
+      r.#url = this.#url;
+      r.#redirected = this.#redirected;
+      if (body !== null) r._setSource(body);
+      return r;
     }
     get [Symbol.toStringTag]() {
       return "Response";

@@ -204,8 +204,24 @@ impl Registry {
         };
         instance.state_mut().chain = Arc::new(Vec::new());
         match instance.fetch_streaming(Entry::DefaultExport, &request).await {
-            Ok(Ok((response, true))) => {
+            Ok(Ok((mut response, true))) => {
+                // The first chunk is pulled before the head goes out, so that
+                // a stream that fails at once fails the request (a 500).
+                let first = match instance.pull().await {
+                    Ok(Ok(Some(chunk))) => chunk,
+                    Ok(Ok(None)) => {
+                        response.body.clear();
+                        self.pool_entry(instance);
+                        return Ok((response, None));
+                    }
+                    Ok(Err(js)) => {
+                        self.pool_entry(instance);
+                        return Err(EventError::Js(js));
+                    }
+                    Err(trap) => return Err(EventError::Internal(crate::engine::describe_trap(&trap))),
+                };
                 let (tx, rx) = mpsc::channel(4);
+                let _ = tx.try_send(Ok(bytes::Bytes::from(first)));
                 let registry = self.this.upgrade().expect("registry is alive while it serves");
                 self.tasks.spawn(async move {
                     if stream_body(&mut instance, tx, registry.runtime.max_streamed_response_bytes()).await {
