@@ -6,7 +6,7 @@ use javy_plugin_api::javy::quickjs::{
     Array, ArrayBuffer, Ctx, Error, Exception, Function, Object, Result, TypedArray, Value,
 };
 
-use crate::bindings::facets::runtime::{facets, kv, loader, log, sql, stubs, types};
+use crate::bindings::facets::runtime::{facets, io, kv, loader, log, sql, stubs, types};
 
 /// Throws `err` (from the host, or from another instance) as a JS exception
 /// of the same class (`TypeError`, `RangeError`, ... or `Error` with its
@@ -256,6 +256,27 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         log::write(level, &message);
     })?)?;
 
+    // The event loop's clock and I/O (see js/65-timers.js and dispatch::settle).
+    set("monotonicNow", Function::new(c.clone(), || -> f64 { monotonic_ms() })?)?;
+    set("fetchStart", Function::new(c.clone(), |ctx: Ctx<'js>, req: Object<'js>, redirect: u32| -> Result<u32> {
+        let request = to_request(&req)?;
+        let mode = match redirect {
+            1 => io::RedirectMode::Manual,
+            2 => io::RedirectMode::Error,
+            _ => io::RedirectMode::Follow,
+        };
+        io::fetch_start(&request, mode).map_err(|e| throw(&ctx, e))
+    })?)?;
+    set("fetchResult", Function::new(c.clone(), |ctx: Ctx<'js>, handle: u32| -> Result<Array<'js>> {
+        let res = io::fetch_result(handle).map_err(|e| throw(&ctx, e))?;
+        let out = response_array(&ctx, res.response)?;
+        out.set(4, res.url)?;
+        out.set(5, res.redirected)?;
+        Ok(out)
+    })?)?;
+    set("ioCancel", Function::new(c.clone(), |handle: u32| io::cancel(handle))?)?;
+    set("deferDrain", Function::new(c.clone(), || io::defer_drain())?)?;
+
     set("randomBytes", Function::new(c.clone(), |ctx: Ctx<'js>, n: u32| -> Result<ArrayBuffer<'js>> {
         // Fresh from the host (WASI random) on every call: nothing is baked
         // into the pre-initialized snapshot.
@@ -330,6 +351,16 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     set("facetUsage", Function::new(c.clone(), |name: String| -> Option<String> { facets::usage(&name) })?)?;
 
     Ok(host)
+}
+
+/// Milliseconds of the host's monotonic clock (WASI), with sub-millisecond precision.
+pub fn monotonic_ms() -> f64 {
+    thread_local! {
+        static ORIGIN: std::time::Instant = std::time::Instant::now();
+    }
+    // The origin is taken on first use at run time (a snapshot taken at
+    // pre-initialization would carry the build machine's clock).
+    ORIGIN.with(|o| o.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// `[href, origin, protocol, username, password, host, hostname, port, pathname, search, hash]`

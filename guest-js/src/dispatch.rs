@@ -1,8 +1,10 @@
 //! The exported `dispatch` interface: the host's way into an instance.
 
 use javy_plugin_api::javy::quickjs::{
-    Array, CaughtError, Ctx, Error, Function, Module, Object, Promise, Result, TypedArray, Value,
+    Array, CaughtError, Ctx, Error, Exception, FromJs, Function, Module, Object, Promise, Result, TypedArray, Value,
 };
+
+use crate::bindings::facets::runtime::io;
 
 use crate::bindings::facets::runtime::types::BindingValue;
 use crate::bindings::exports::facets::runtime::dispatch::{
@@ -69,7 +71,7 @@ impl Guest for Engine {
                 setup.call::<_, ()>((bindings, worker.exported_classes, worker.compatibility_flags, env, worker.block_outbound, outbound))?;
                 let main = crate::modules::normalize(&worker.main_module);
                 let promise = Module::import(ctx, main)?;
-                let namespace: Object = settle(ctx, promise)?;
+                let namespace: Object = settle(ctx, &internal, promise)?;
                 let set_worker: Function = internal.get("setWorker")?;
                 set_worker.call::<_, ()>((namespace,))
             };
@@ -93,16 +95,16 @@ impl Guest for Engine {
                 let (kind, export) = entry_parts(entry);
                 let args = TypedArray::<u8>::new(ctx.clone(), args)?;
                 let promise: Promise = call.call((kind, export, method, args))?;
-                let out: TypedArray<u8> = settle(ctx, promise)?;
+                let out: TypedArray<u8> = settle(ctx, &internal, promise)?;
                 Ok(out.as_bytes().unwrap_or(&[]).to_vec())
             };
             run().map_err(|e| js_error(ctx, e))
         })
     }
 
-    fn fetch(entry: Entry, request: HttpRequest) -> std::result::Result<HttpResponse, JsError> {
+    fn fetch(entry: Entry, request: HttpRequest) -> std::result::Result<(HttpResponse, bool), JsError> {
         crate::with_internal(|ctx, internal| {
-            let run = || -> Result<HttpResponse> {
+            let run = || -> Result<(HttpResponse, bool)> {
                 let fetch: Function = internal.get("fetch")?;
                 let (kind, export) = entry_parts(entry);
                 let headers = Array::new(ctx.clone())?;
@@ -117,12 +119,13 @@ impl Guest for Engine {
                     None => Value::new_undefined(ctx.clone()),
                 };
                 let promise: Promise = fetch.call((kind, export, request.method, request.url, headers, body))?;
-                let parts: Array = settle(ctx, promise)?;
+                let parts: Array = settle(ctx, &internal, promise)?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
                 let header_list: Vec<Vec<String>> = parts.get(2)?;
                 let body: TypedArray<u8> = parts.get(3)?;
-                Ok(HttpResponse {
+                let streamed: Option<bool> = parts.get(4)?;
+                let response = HttpResponse {
                     status,
                     status_text,
                     headers: header_list
@@ -130,7 +133,43 @@ impl Guest for Engine {
                         .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
                         .collect(),
                     body: body.as_bytes().unwrap_or(&[]).to_vec(),
-                })
+                };
+                Ok((response, streamed.unwrap_or(false)))
+            };
+            run().map_err(|e| js_error(ctx, e))
+        })
+    }
+
+    fn pull() -> std::result::Result<Option<Vec<u8>>, JsError> {
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<Option<Vec<u8>>> {
+                let pull: Function = internal.get("pull")?;
+                let promise: Promise = pull.call(())?;
+                let chunk: Option<TypedArray<u8>> = settle(ctx, &internal, promise)?;
+                Ok(chunk.map(|c| c.as_bytes().unwrap_or(&[]).to_vec()))
+            };
+            run().map_err(|e| js_error(ctx, e))
+        })
+    }
+
+    fn cancel_body() {
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<()> {
+                let cancel: Function = internal.get("cancelBody")?;
+                let promise: Promise = cancel.call(())?;
+                settle::<()>(ctx, &internal, promise)
+            };
+            // A failing cancel has no one to report to.
+            let _ = run().map_err(|e| js_error(ctx, e));
+        })
+    }
+
+    fn drain() -> std::result::Result<(), JsError> {
+        crate::with_internal(|ctx, internal| {
+            let run = || -> Result<()> {
+                let drain: Function = internal.get("drain")?;
+                let promise: Promise = drain.call(())?;
+                settle::<()>(ctx, &internal, promise)
             };
             run().map_err(|e| js_error(ctx, e))
         })
@@ -145,14 +184,47 @@ fn entry_parts(entry: Entry) -> (u32, Option<String>) {
     }
 }
 
-/// Runs the job queue until `promise` settles, and returns its value.
-fn settle<'js, T: javy_plugin_api::javy::quickjs::FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Result<T> {
-    match promise.finish::<T>() {
-        Err(Error::WouldBlock) => Err(javy_plugin_api::javy::quickjs::Exception::throw_message(
-            ctx,
-            "the handler's promise never settled (it waits for something that cannot happen)",
-        )),
-        other => other,
+/// The event loop: runs the job queue until `promise` settles; when the queue
+/// is empty, fires the earliest due timer (`loopTurn` in js/65-timers.js), or
+/// else blocks in the host (`io.wait`) until the next timer is due or started
+/// I/O completes. With no job, no timer and no I/O left, the promise can never
+/// settle: that is an error. A handler that settles without timers or I/O
+/// never leaves the first loop (no host call).
+fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, internal: &Object<'js>, promise: Promise<'js>) -> Result<T> {
+    let mut turn: Option<Function<'js>> = None;
+    loop {
+        if let Some(result) = promise.result::<T>() {
+            return result;
+        }
+        if ctx.execute_pending_job() {
+            continue;
+        }
+        let turn_fn = match &turn {
+            Some(f) => f.clone(),
+            None => {
+                let f: Function = internal.get("loopTurn")?;
+                turn = Some(f.clone());
+                f
+            }
+        };
+        // 0: a timer fired; > 0: ms until the next timer; -1: only I/O is
+        // pending; -2: nothing is.
+        let delay: f64 = turn_fn.call(())?;
+        if delay == 0.0 {
+            continue;
+        }
+        if delay < -1.5 {
+            return Err(Exception::throw_message(
+                ctx,
+                "the handler's promise never settled: it awaits something that can never happen (no timer or I/O is pending)",
+            ));
+        }
+        let timeout = (delay > 0.0).then(|| delay.min(u32::MAX as f64) as u32);
+        let done = io::wait(timeout);
+        if !done.is_empty() {
+            let complete: Function = internal.get("ioComplete")?;
+            complete.call::<_, ()>((done,))?;
+        }
     }
 }
 

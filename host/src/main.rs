@@ -98,6 +98,13 @@ enum Command {
         /// Modules in one piece of loaded code [default: 1000] (config: limits.loaded_modules).
         #[arg(long)]
         max_loaded_modules: Option<u32>,
+        /// Wall time one event may spend awaiting timers and I/O, in ms; beyond it the event fails
+        /// [default: 60000] (config: limits.event_wall_ms).
+        #[arg(long)]
+        max_event_wall_ms: Option<u32>,
+        /// How long one outbound fetch() may take in all, in ms [default: 60000] (config: limits.outbound_timeout_ms).
+        #[arg(long)]
+        outbound_timeout_ms: Option<u64>,
         /// Instances (objects, facets, workers) alive at once; beyond it, idle objects are evicted first
         /// [default: 1000] (config: limits.instances).
         #[arg(long)]
@@ -189,6 +196,8 @@ async fn run(command: Command, log_json: bool) -> Result<()> {
             max_objects_per_namespace,
             max_loaded_code_bytes,
             max_loaded_modules,
+            max_event_wall_ms,
+            outbound_timeout_ms,
             max_instances,
             admin_port,
             admin_ip,
@@ -235,6 +244,10 @@ async fn run(command: Command, log_json: bool) -> Result<()> {
             rt.max_memory_bytes = (memory_cap_mib as usize) << 20;
             rt.console_bytes = max_console_bytes.or(file.console_bytes_per_event).map_or(rt.console_bytes, |b| b as usize);
             rt.max_instances = max_instances.or(file.instances).unwrap_or(rt.max_instances).max(2);
+            rt.max_event_wall_ms = max_event_wall_ms.or(file.event_wall_ms).unwrap_or(rt.max_event_wall_ms).max(1);
+            if let Some(ms) = outbound_timeout_ms.or(file.outbound_timeout_ms) {
+                rt.outbound.total_timeout = std::time::Duration::from_millis(ms.max(1));
+            }
             if let Some(dir) = cache_dir.or(file.cache_dir) {
                 rt.cache_dir = dir;
             }

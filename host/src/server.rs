@@ -59,7 +59,12 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = Runtime::new(&options.runtime)?;
+    // A streamed response body has the same size limit as a buffered one.
+    let runtime_options = RuntimeOptions {
+        max_streamed_response_bytes: options.limits.response_body_bytes as u64,
+        ..options.runtime.clone()
+    };
+    let runtime = Runtime::new(&runtime_options)?;
     let code = crate::worker::load_project(&runtime, &config).await?;
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -89,6 +94,7 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
     let addr = SocketAddr::new(options.ip, options.port);
     let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
+    prepared.runtime.deny_outbound(local);
     let flusher = crate::usage::spawn_flusher(prepared.registry.usage().clone(), Duration::from_secs(1));
     let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(admin) = &options.admin {
@@ -100,6 +106,8 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
             token: admin.token.clone(),
         });
         println!("Admin listening on http://{}", admin_listener.local_addr()?);
+        // Loaded code must not reach the admin listener through fetch().
+        prepared.runtime.deny_outbound(admin_listener.local_addr()?);
         tokio::spawn(crate::admin::serve(admin_listener, state, async move {
             let _ = admin_stopped.await;
         }));

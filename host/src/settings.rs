@@ -14,7 +14,8 @@
 //!   "database_bytes": 10737418240,
 //!   "facets_per_object": 100, "objects_per_namespace": 1000000,
 //!   "loaded_code_bytes": 33554432, "loaded_modules": 1000,
-//!   "instances": 1000
+//!   "instances": 1000,
+//!   "event_wall_ms": 60000, "outbound_timeout_ms": 60000
 //! },
 //! "facets": {
 //!   "ip": "127.0.0.1", "port": 8787, "data_dir": ".facets/data", "durability": "full",
@@ -79,6 +80,8 @@ pub struct FileSettings {
     pub loaded_code_bytes: Option<u64>,
     pub loaded_modules: Option<u32>,
     pub instances: Option<u32>,
+    pub event_wall_ms: Option<u32>,
+    pub outbound_timeout_ms: Option<u64>,
 
     pub ip: Option<IpAddr>,
     pub port: Option<u16>,
@@ -175,6 +178,8 @@ const LIMIT_KEYS: &[&str] = &[
     "loaded_code_bytes",
     "loaded_modules",
     "instances",
+    "event_wall_ms",
+    "outbound_timeout_ms",
 ];
 const FACETS_KEYS: &[&str] = &["ip", "port", "data_dir", "cache_dir", "durability", "log_format", "idle_timeout_s", "admin"];
 const ADMIN_KEYS: &[&str] = &["ip", "port", "token", "insecure"];
@@ -201,6 +206,8 @@ pub fn from_config(config: &ProjectConfig, warnings: &mut Vec<String>) -> Result
         s.loaded_code_bytes = r.uint(l, p, "loaded_code_bytes", 1)?;
         s.loaded_modules = r.uint(l, p, "loaded_modules", 1)?;
         s.instances = r.uint(l, p, "instances", 2)?;
+        s.event_wall_ms = r.uint(l, p, "event_wall_ms", 1)?;
+        s.outbound_timeout_ms = r.uint(l, p, "outbound_timeout_ms", 1)?;
     }
     if let Some(f) = r.section(config.facets.as_ref(), "facets")? {
         r.unknown(f, "facets", FACETS_KEYS);

@@ -179,7 +179,6 @@
   class DurableObjectState {
     #id;
     #storage = new DurableObjectStorage();
-    #waitUntil = [];
     #facets = new Facets();
     constructor(id) {
       this.#id = id;
@@ -197,7 +196,7 @@
       return exportsObject;
     }
     waitUntil(promise) {
-      this.#waitUntil.push(Promise.resolve(promise).catch(() => {}));
+      addWaitUntil(promise);
     }
     async blockConcurrencyWhile(fn) {
       return await fn();
@@ -206,7 +205,7 @@
 
   class ExecutionContext {
     waitUntil(promise) {
-      Promise.resolve(promise).catch((e) => console.error("waitUntil:", e));
+      addWaitUntil(promise);
     }
     passThroughOnException() {}
     get exports() {

@@ -1,18 +1,99 @@
+  // Outbound `fetch()`: through the loader's `globalOutbound` stub when one
+  // was given, refused when it was `null`, otherwise performed by the host
+  // (started as a handle, so that several fetches run at once).
+  const REDIRECT_MODES = ["follow", "manual", "error"];
+
+  function fetchResponse(r) {
+    const res = makeResponse(r[0], r[1], r[2], r[3]);
+    O.defineProperty(res, "url", { value: r[4], enumerable: false, configurable: true });
+    O.defineProperty(res, "redirected", { value: r[5], enumerable: false, configurable: true });
+    return res;
+  }
+
+  // A body to send whole: bytes, or a stream read to its end (outbound
+  // request bodies are buffered, up to the host's request-size limit).
+  // web's `bodySource(r)` (40-fetch-api.js): null, bytes, or a ReadableStream.
+  // Before the streams work lands, the buffered body.
+  function sourceOf(r) {
+    if (typeof bodySource === "function") return bodySource(r);
+    return !r.bodyUsed && r._peek() ? r._take() : null;
+  }
+
+  async function bodyBytes(r) {
+    const src = sourceOf(r);
+    if (src === null || src instanceof Uint8Array) return src;
+    const reader = src.getReader();
+    const chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const chunk = chunkBytes(value);
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+
+  function chunkBytes(value) {
+    if (value instanceof Uint8Array) return value;
+    if (isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (brand(abByteLength, value)) return new Uint8Array(value);
+    throw new TypeError("a body stream must produce Uint8Array (or other ArrayBuffer view) chunks");
+  }
 
   async function fetch(input, init) {
-    const req = requestObject(input, init);
+    const req = new Request(input, init);
+    const signal = req.signal || (init && init.signal) || null;
+    if (signal && signal.aborted) throw abortReason(signal);
     if (outboundTarget) {
-      return fromResponseArray(host.stubFetch(outboundTarget[0], outboundTarget[1], outboundTarget[2], req));
+      return fromResponseArray(host.stubFetch(outboundTarget[0], outboundTarget[1], outboundTarget[2], requestObject(req)));
     }
     if (blockOutbound) {
       throw new Error("fetch() is blocked: this worker was loaded with globalOutbound: null, so it has no network access");
     }
-    throw new Error("fetch(): outbound requests are not supported by facets yet");
+    const url = new URL(req.url);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`fetch(): unsupported URL scheme "${url.protocol}" (only http: and https: can be fetched)`);
+    }
+    const redirect = REDIRECT_MODES.indexOf(req.redirect);
+    if (redirect < 0) throw new TypeError(`fetch(): invalid redirect mode "${req.redirect}"`);
+    const body = await bodyBytes(req);
+    if (signal && signal.aborted) throw abortReason(signal);
+    const handle = host.fetchStart({ method: req.method, url: req.url, headers: headerPairs(req.headers), body: body === null ? undefined : body }, redirect);
+    return new Promise((resolve, reject) => {
+      let onAbort = null;
+      pendingIo.set(handle, () => {
+        if (onAbort) signal.removeEventListener("abort", onAbort);
+        try {
+          resolve(fetchResponse(host.fetchResult(handle)));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      if (signal) {
+        onAbort = () => {
+          if (pendingIo.delete(handle)) {
+            host.ioCancel(handle);
+            reject(abortReason(signal));
+          }
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
   }
 
   const globals = {
     crypto,
     fetch,
+    setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
+    scheduler, performance, Scheduler, Performance,
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, structuredClone,
     btoa, atob, CryptoKey, SubtleCrypto,
     ReadableStream,

@@ -38,10 +38,17 @@
     return res;
   }
 
-  async function responseParts(res) {
-    const src = res.bodyUsed ? null : bodySource(res);
-    const bytes = src === null ? new Uint8Array(0) : isReadableStream(src) ? await readAllBytes(src) : src;
-    return [res.status, res.statusText, headerPairs(res.headers), bytes];
+  // The reader of the streamed body of the last fetch event (the host pulls it).
+  let streamedBody = null;
+
+  function responseParts(res) {
+    streamedBody = null;
+    const head = [res.status, res.statusText, headerPairs(res.headers)];
+    const src = res.bodyUsed ? null : sourceOf(res);
+    if (src === null) return [...head, new Uint8Array(0), false];
+    if (src instanceof Uint8Array) return [...head, src, false];
+    streamedBody = src.getReader();
+    return [...head, new Uint8Array(0), true];
   }
 
   return {
@@ -52,6 +59,7 @@
     serialize,
     deserialize,
     setup(bindings, exported, compatibilityFlags, envBytes, noOutbound, outbound) {
+      startClock();
       if (outbound !== undefined) outboundTarget = outbound;
       int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
       blockOutbound = !!noOutbound;
@@ -62,6 +70,32 @@
         else if (kind === "worker-loader") env[name] = new WorkerLoader(value);
       }
       for (const cls of exported) exportsObject[cls] = new DurableObjectNamespace("export:" + cls);
+    },
+    loopTurn,
+    ioComplete,
+    drain: drainWaitUntil,
+    async pull() {
+      const reader = streamedBody;
+      if (!reader) return undefined;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            streamedBody = null;
+            return undefined;
+          }
+          const chunk = chunkBytes(value);
+          if (chunk.byteLength > 0) return chunk;
+        }
+      } catch (e) {
+        streamedBody = null;
+        throw e;
+      }
+    },
+    async cancelBody() {
+      const reader = streamedBody;
+      streamedBody = null;
+      if (reader) await reader.cancel(new Error("the client went away")).catch(() => {});
     },
     setWorker(namespace) {
       worker = namespace;

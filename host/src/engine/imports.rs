@@ -4,7 +4,7 @@
 use super::{Entry, FacetSlot, HostState, Label, MAX_FACET_DEPTH};
 use std::sync::Arc;
 
-use super::bindings::facets::runtime::{facets, kv, loader, log, sql, stubs, types};
+use super::bindings::facets::runtime::{facets, io, kv, loader, log, sql, stubs, types};
 use super::bindings::{HttpRequest, HttpResponse, JsError, ObjectId};
 use crate::storage::{Database, KvListOptions};
 
@@ -90,7 +90,10 @@ impl stubs::Host for HostState {
             return Ok(Err(e));
         }
         let fut = self.services.fetch(self.chain.clone(), binding, id, request);
-        Ok(fut.await)
+        let started = std::time::Instant::now();
+        let result = fut.await;
+        self.waited_since(started);
+        Ok(result)
     }
 
     async fn call(&mut self, binding: String, id: ObjectId, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
@@ -98,7 +101,10 @@ impl stubs::Host for HostState {
             return Ok(Err(e));
         }
         let fut = self.services.call(self.chain.clone(), binding, id, method, args);
-        Ok(fut.await)
+        let started = std::time::Instant::now();
+        let result = fut.await;
+        self.waited_since(started);
+        Ok(result)
     }
 }
 
@@ -137,6 +143,21 @@ impl HostState {
             Ok(Err(e)) => Err(e),
             Err(trap) => Err(JsError::new("Error", format!("the loaded worker failed while loading: {trap}"))),
         }
+    }
+}
+
+/// A loaded worker's instance is used for one event: its `ctx.waitUntil`
+/// work (if any) goes on in a task of its own after the answer.
+fn drain_later(mut instance: super::Instance) {
+    if instance.drain_pending() {
+        tokio::spawn(async move {
+            let label = instance.state().label.clone();
+            match instance.drain().await {
+                Ok(Ok(())) => {}
+                Ok(Err(js)) => tracing::error!(object = %label, "waitUntil: uncaught {}: {}", js.name, js.message),
+                Err(trap) => tracing::error!(object = %label, "waitUntil: {}", super::describe_trap(&trap)),
+            }
+        });
     }
 }
 
@@ -187,7 +208,9 @@ impl loader::Host for HostState {
             Ok(i) => i,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(instance.fetch(entry_of(entrypoint), &request).await.unwrap_or_else(|t| Err(trap_error("the loaded worker", t))))
+        let result = instance.fetch(entry_of(entrypoint), &request).await.unwrap_or_else(|t| Err(trap_error("the loaded worker", t)));
+        drain_later(instance);
+        Ok(result)
     }
 
     async fn call(&mut self, key: String, entrypoint: Option<String>, method: String, args: Vec<u8>) -> Res<Vec<u8>> {
@@ -195,10 +218,12 @@ impl loader::Host for HostState {
             Ok(i) => i,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(instance
+        let result = instance
             .call(entry_of(entrypoint), &method, &args)
             .await
-            .unwrap_or_else(|t| Err(trap_error("the loaded worker", t))))
+            .unwrap_or_else(|t| Err(trap_error("the loaded worker", t)));
+        drain_later(instance);
+        Ok(result)
     }
 }
 
@@ -345,6 +370,30 @@ impl HostState {
                 }
                 if let Err(e) = &result {
                     tracing::warn!(object = %instance.state().label, "uncaught {}: {}", e.name, e.message);
+                }
+                // The facet's `ctx.waitUntil` work runs before its parent
+                // goes on (a facet has no event loop of its own between
+                // its parent's events), in a transaction of its own.
+                if instance.drain_pending() {
+                    let db = instance.state_mut().db.as_mut().expect("facets have a database");
+                    db.begin_event().map_err(storage_error)?;
+                    let drained = instance.drain().await;
+                    let db = instance.state_mut().db.as_mut().expect("facets have a database");
+                    match drained {
+                        Ok(js) => {
+                            let _ = db.commit_event();
+                            if let Err(js) = js {
+                                tracing::error!(object = %instance.state().label, "waitUntil: uncaught {}: {}", js.name, js.message);
+                            }
+                        }
+                        Err(trap) => {
+                            let _ = db.rollback_event();
+                            if let Some(mut slot) = self.facets.remove(name) {
+                                self.lost_facet_usage = Some(slot.instance.state_mut().usage.take());
+                            }
+                            tracing::error!("facet \"{name}\": waitUntil: {}", super::describe_trap(&trap));
+                        }
+                    }
                 }
                 result
             }
@@ -510,5 +559,121 @@ impl sql::Host for HostState {
 
     async fn transaction_rollback(&mut self) -> Res<()> {
         Ok(self.database().and_then(|db| db.transaction_rollback().map_err(storage_error)))
+    }
+}
+
+/// The outbound fetches an instance has started (created on its first fetch).
+pub struct IoState {
+    next: u32,
+    running: std::collections::HashMap<u32, tokio::task::AbortHandle>,
+    done_tx: tokio::sync::mpsc::UnboundedSender<(u32, Result<io::FetchResponse, JsError>)>,
+    done_rx: tokio::sync::mpsc::UnboundedReceiver<(u32, Result<io::FetchResponse, JsError>)>,
+    results: std::collections::HashMap<u32, Result<io::FetchResponse, JsError>>,
+}
+
+impl IoState {
+    fn new() -> IoState {
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
+        IoState { next: 1, running: Default::default(), done_tx, done_rx, results: Default::default() }
+    }
+
+    /// Moves a completed fetch's result aside; whether it was still wanted.
+    fn complete(&mut self, handle: u32, result: Result<io::FetchResponse, JsError>) -> bool {
+        if self.running.remove(&handle).is_some() {
+            self.results.insert(handle, result);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Drop for IoState {
+    fn drop(&mut self) {
+        for task in self.running.values() {
+            task.abort();
+        }
+    }
+}
+
+impl io::Host for HostState {
+    async fn fetch_start(&mut self, request: HttpRequest, redirect: io::RedirectMode) -> Res<u32> {
+        if let Err(e) = self.subrequest() {
+            return Ok(Err(e));
+        }
+        let state = self.io.get_or_insert_with(IoState::new);
+        let handle = state.next;
+        state.next = state.next.wrapping_add(1).max(1);
+        let outbound = self.outbound.clone();
+        let tx = state.done_tx.clone();
+        let task = tokio::spawn(async move {
+            let result = outbound.fetch(request, redirect).await;
+            let _ = tx.send((handle, result));
+        });
+        state.running.insert(handle, task.abort_handle());
+        Ok(Ok(handle))
+    }
+
+    async fn fetch_result(&mut self, handle: u32) -> Res<io::FetchResponse> {
+        let result = self.io.as_mut().and_then(|io| io.results.remove(&handle));
+        Ok(result.unwrap_or_else(|| Err(JsError::new("Error", format!("fetch handle {handle} has no result")))))
+    }
+
+    async fn cancel(&mut self, handle: u32) -> wasmtime::Result<()> {
+        if let Some(io) = self.io.as_mut() {
+            if let Some(task) = io.running.remove(&handle) {
+                task.abort();
+            }
+            io.results.remove(&handle);
+        }
+        Ok(())
+    }
+
+    async fn wait(&mut self, timeout_ms: Option<u32>) -> wasmtime::Result<Vec<u32>> {
+        let started = std::time::Instant::now();
+        let deadline = self.deadline;
+        if started >= deadline {
+            return Err(wasmtime::Error::new(super::LimitError::WallTime(self.max_event_wall_ms)));
+        }
+        let until = match timeout_ms {
+            Some(ms) => (started + std::time::Duration::from_millis(ms as u64)).min(deadline),
+            None => deadline,
+        };
+        let until = tokio::time::Instant::from_std(until);
+        let mut done = Vec::new();
+        match self.io.as_mut() {
+            Some(io) => {
+                while let Ok((h, r)) = io.done_rx.try_recv() {
+                    if io.complete(h, r) {
+                        done.push(h);
+                    }
+                }
+                while done.is_empty() {
+                    tokio::select! {
+                        msg = io.done_rx.recv() => match msg {
+                            Some((h, r)) => if io.complete(h, r) { done.push(h) },
+                            None => break,
+                        },
+                        _ = tokio::time::sleep_until(until) => break,
+                    }
+                }
+                while let Ok((h, r)) = io.done_rx.try_recv() {
+                    if io.complete(h, r) {
+                        done.push(h);
+                    }
+                }
+            }
+            None => tokio::time::sleep_until(until).await,
+        }
+        self.waited_since(started);
+        if done.is_empty() && std::time::Instant::now() >= deadline {
+            return Err(wasmtime::Error::new(super::LimitError::WallTime(self.max_event_wall_ms)));
+        }
+        Ok(done)
+    }
+
+    async fn defer_drain(&mut self) -> wasmtime::Result<()> {
+        self.drain_pending = true;
+        Ok(())
     }
 }

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`bindings`]: `bindgen!` output for `wit/engine.wit`.
 //! - [`cache`]: the compiled engine, cached on disk.
-//! - [`imports`]: the host side of the engine's imports (kv, stubs, log).
+//! - [`imports`]: the host side of the engine's imports (kv, stubs, log, io).
+//! - [`outbound`]: outbound `fetch()` (hyper client, deny list, timeouts).
 //! - [`Runtime`]: the Wasmtime `Engine` (pooling allocator, copy-on-write
 //!   memory images, epoch interruption), the compiled component and the
 //!   `InstancePre` every instance comes from.
@@ -14,6 +15,7 @@
 pub mod bindings;
 pub mod cache;
 mod imports;
+pub mod outbound;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -61,6 +63,16 @@ pub struct RuntimeOptions {
     pub max_cpu_ms: u32,
     /// Subrequests (stub and loaded-worker calls, `fetch()`) one event may make. Default 1,000.
     pub max_subrequests: u32,
+    /// Wall time one event may spend waiting on timers and I/O (ms), at most;
+    /// beyond it the event fails with `exceeded wall time limit (N ms)` and
+    /// its instance is discarded, so that a handler awaiting forever cannot
+    /// hold its object forever. The `ctx.waitUntil` work after a response
+    /// gets the same again. Default 60,000.
+    pub max_event_wall_ms: u32,
+    /// Outbound `fetch()`: timeouts and the response-size cap.
+    pub outbound: outbound::OutboundOptions,
+    /// The largest body a streamed response may send (bytes). Default 1 GiB.
+    pub max_streamed_response_bytes: u64,
 }
 
 impl Default for RuntimeOptions {
@@ -76,6 +88,9 @@ impl Default for RuntimeOptions {
             max_subrequests: 1_000,
             subrequests_cap: 10_000,
             console_bytes: 1 << 20,
+            max_event_wall_ms: 60_000,
+            outbound: outbound::OutboundOptions::default(),
+            max_streamed_response_bytes: 1 << 30,
         }
     }
 }
@@ -154,6 +169,10 @@ impl Drop for SlotGuard {
 pub enum LimitError {
     #[error("exceeded CPU time limit ({0} ms)")]
     Cpu(u32),
+    #[error("exceeded wall time limit ({0} ms): the event was still waiting for timers or I/O")]
+    WallTime(u32),
+    #[error("exceeded the response size limit ({0} bytes)")]
+    ResponseSize(u64),
     /// A growth of linear memory was denied (QuickJS then throws "out of
     /// memory", which the code may even catch: the event fails regardless).
     #[error("exceeded memory limit ({0} MiB)")]
@@ -170,6 +189,8 @@ impl LimitError {
             LimitError::Cpu(_) => "cpu",
             LimitError::Memory(_) => "memory",
             LimitError::Stack => "stack",
+            LimitError::WallTime(_) => "wall_time",
+            LimitError::ResponseSize(_) => "response_size",
         }
     }
 }
@@ -258,6 +279,19 @@ pub struct HostState {
     pub cpu_ticks: u32,
     /// Subrequests the current event has made.
     pub subrequests: u32,
+    /// When the current event's wall-time budget ends.
+    pub deadline: std::time::Instant,
+    /// The host just waited (timers, I/O, another object) for at least a
+    /// tick: the epoch tick that comes due when the guest resumes passed
+    /// while it was not running, so it is not CPU time.
+    pub waited: bool,
+    /// `ctx.waitUntil` left work for after the response (`dispatch.drain`).
+    pub drain_pending: bool,
+    /// Outbound fetches this instance started, by handle.
+    pub io: Option<imports::IoState>,
+    pub outbound: Arc<outbound::Outbound>,
+    pub max_event_wall_ms: u32,
+    pub max_streamed_response_bytes: u64,
     /// A memory growth was denied during the current event.
     pub memory_hit: bool,
     /// Bytes of `console` output of the current event.
@@ -298,6 +332,13 @@ impl HostState {
         }
         Ok(())
     }
+
+    /// Notes that the host waited since `started` on the guest's behalf (not CPU time).
+    pub fn waited_since(&mut self, started: std::time::Instant) {
+        if started.elapsed() >= EPOCH_TICK {
+            self.waited = true;
+        }
+    }
 }
 
 impl WasiView for HostState {
@@ -316,6 +357,9 @@ pub struct Runtime {
     max_instances: usize,
     pre: bindings::EnginePre<HostState>,
     ticker_stop: Arc<std::sync::atomic::AtomicBool>,
+    outbound: Arc<outbound::Outbound>,
+    max_event_wall_ms: u32,
+    max_streamed_response_bytes: u64,
 }
 
 impl Runtime {
@@ -383,7 +427,23 @@ impl Runtime {
             max_instances: n as usize,
             pre,
             ticker_stop,
+            outbound: Arc::new(outbound::Outbound::new(options.outbound.clone())),
+            max_event_wall_ms: options.max_event_wall_ms,
+            max_streamed_response_bytes: options.max_streamed_response_bytes,
         }))
+    }
+
+    /// Guests may never connect to `addr` with `fetch()`: the host's own
+    /// listeners (the HTTP server's bound address, an admin listener's).
+    /// Checked after DNS resolution; a listener on `0.0.0.0`/`[::]` denies
+    /// every local address on its port.
+    pub fn deny_outbound(&self, addr: std::net::SocketAddr) {
+        self.outbound.deny(addr);
+    }
+
+    /// The largest body a streamed response may send.
+    pub fn max_streamed_response_bytes(&self) -> u64 {
+        self.max_streamed_response_bytes
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
@@ -467,6 +527,13 @@ impl Runtime {
             console_cut: false,
             usage: crate::usage::Counters { instance_starts: 1, ..Default::default() },
             lost_facet_usage: None,
+            deadline: std::time::Instant::now(),
+            waited: false,
+            drain_pending: false,
+            io: None,
+            outbound: self.outbound.clone(),
+            max_event_wall_ms: self.max_event_wall_ms,
+            max_streamed_response_bytes: self.max_streamed_response_bytes,
         };
         crate::metrics::metrics().instance_starts.inc();
         let mut store = Store::new(&self.engine, state);
@@ -476,6 +543,10 @@ impl Runtime {
         // CPU budget and yield to the other tasks of this thread.
         store.epoch_deadline_callback(|mut cx| {
             let state = cx.data_mut();
+            if std::mem::take(&mut state.waited) {
+                // This tick passed while the host waited, not while the guest ran.
+                return Ok(wasmtime::UpdateDeadline::Yield(1));
+            }
             state.cpu_ticks += 1;
             let used_ms = state.cpu_ticks as u128 * EPOCH_TICK.as_millis();
             if used_ms > state.limits.cpu_ms as u128 {
@@ -556,6 +627,8 @@ impl Instance {
         state.memory_hit = false;
         state.console_used = 0;
         state.console_cut = false;
+        state.waited = false;
+        state.deadline = std::time::Instant::now() + Duration::from_millis(state.max_event_wall_ms as u64);
         self.store.set_epoch_deadline(1);
     }
 
@@ -594,10 +667,64 @@ impl Instance {
         self.end_event(outcome)
     }
 
-    /// Runs one `fetch` event.
+    /// Runs one `fetch` event; a streamed response body is pulled to its end
+    /// (bounded by the streamed-response limit) and returned whole.
     pub async fn fetch(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<HttpResponse> {
+        let (mut response, streamed) = match self.fetch_streaming(entry, request).await? {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        if streamed {
+            let max = self.store.data().max_streamed_response_bytes;
+            loop {
+                match self.pull().await? {
+                    Ok(Some(chunk)) => {
+                        if (response.body.len() + chunk.len()) as u64 > max {
+                            self.cancel_body().await?;
+                            return Err(wasmtime::Error::new(LimitError::ResponseSize(max)));
+                        }
+                        response.body.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+        }
+        Ok(Ok(response))
+    }
+
+    /// Runs one `fetch` event; when the answer says `streamed`, its body is
+    /// empty and the caller takes it with [`Instance::pull`] (before the
+    /// instance's next event).
+    pub async fn fetch_streaming(&mut self, entry: Entry, request: &HttpRequest) -> Outcome<(HttpResponse, bool)> {
         self.begin_event();
         let outcome = self.bindings.facets_runtime_dispatch().call_fetch(&mut self.store, &entry, request).await;
         self.end_event(outcome)
+    }
+
+    /// The next chunk of the streamed body of the last `fetch` (`None`: done).
+    pub async fn pull(&mut self) -> Outcome<Option<Vec<u8>>> {
+        self.bindings.facets_runtime_dispatch().call_pull(&mut self.store).await
+    }
+
+    /// Cancels the streamed body of the last `fetch` (the receiver went away).
+    pub async fn cancel_body(&mut self) -> wasmtime::Result<()> {
+        self.bindings.facets_runtime_dispatch().call_cancel_body(&mut self.store).await
+    }
+
+    /// Whether `ctx.waitUntil` left work to drive after the response.
+    pub fn drain_pending(&self) -> bool {
+        self.store.data().drain_pending
+    }
+
+    /// Drives the `ctx.waitUntil` work left by the last event until it is
+    /// done, as an event of its own (its own CPU and wall-time budget). A
+    /// no-op when there is none.
+    pub async fn drain(&mut self) -> Outcome<()> {
+        if !std::mem::take(&mut self.store.data_mut().drain_pending) {
+            return Ok(Ok(()));
+        }
+        self.begin_event();
+        self.bindings.facets_runtime_dispatch().call_drain(&mut self.store).await
     }
 }

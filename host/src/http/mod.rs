@@ -1,5 +1,7 @@
 //! The HTTP front door: hyper on a TCP listener; every request goes to the
-//! main module's default export.
+//! main module's default export. Request bodies are buffered (up to
+//! [`MAX_REQUEST_BODY`]); a response whose body is a `ReadableStream` is sent
+//! chunked as the guest produces it.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,6 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -61,8 +64,15 @@ pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: imp
     }
 }
 
-fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(body.to_string())));
+/// A response body: whole, or streamed from the guest.
+type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut res = Response::new(full(body.to_string()));
     *res.status_mut() = status;
     res.headers_mut().insert("content-type", "text/plain;charset=UTF-8".parse().expect("static header"));
     res
@@ -99,7 +109,7 @@ async fn handle(
     req: Request<Incoming>,
     local: Option<SocketAddr>,
     _peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let (parts, body) = req.into_parts();
     let max_body = registry.limits().request_body_bytes;
     let body = match Limited::new(body, max_body).collect().await {
@@ -137,7 +147,7 @@ async fn handle(
         headers,
         body: has_body.then(|| body.to_vec()),
     };
-    let response = match registry.fetch_entry(request).await {
+    let (response, stream) = match registry.fetch_entry_streaming(request).await {
         Ok(r) => r,
         Err(EventError::Js(e)) => {
             tracing::error!(object = "worker", stack = e.stack.as_deref().unwrap_or(""), "uncaught {}: {}", e.name, e.message);
@@ -162,7 +172,11 @@ async fn handle(
             &format!("Service Unavailable: the worker exceeded the response body size limit ({max_response} bytes)\n"),
         ));
     }
-    let mut res = Response::new(Full::new(Bytes::from(response.body)));
+    let body = match stream {
+        None => full(response.body),
+        Some(rx) => ChunkBody(rx).boxed_unsync(),
+    };
+    let mut res = Response::new(body);
     *res.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in response.headers {
         if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v)) {
@@ -170,4 +184,19 @@ async fn handle(
         }
     }
     Ok(res)
+}
+
+/// A streamed body: the chunks the guest produces, as they come.
+struct ChunkBody(crate::object::BodyReceiver);
+
+impl hyper::body::Body for ChunkBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        self.0.poll_recv(cx).map(|chunk| chunk.map(|r| r.map(hyper::body::Frame::data)))
+    }
 }

@@ -102,6 +102,46 @@ pub(crate) async fn run(
         };
         registry.meter(&label, started, &reply, used, instance.as_ref());
         let _ = event.reply.send(reply);
+
+        // `ctx.waitUntil` work left by the event: driven now, after the
+        // response, before the next event, in a transaction of its own.
+        if let Some(inst) = instance.as_mut()
+            && inst.drain_pending()
+            && !drain(inst, &label).await
+        {
+            instance = None;
+        }
+    }
+}
+
+/// Runs the `ctx.waitUntil` work of the last event; `false` when the instance
+/// trapped (a limit) and must be discarded.
+async fn drain(inst: &mut Instance, label: &Label) -> bool {
+    let db = inst.state_mut().db.as_mut().expect("objects have a database");
+    if let Err(e) = db.begin_event() {
+        tracing::error!(object = %label, "waitUntil: storage: {e}");
+        return true;
+    }
+    let outcome = inst.drain().await;
+    let db = inst.state_mut().db.as_mut().expect("objects have a database");
+    match outcome {
+        Ok(result) => {
+            if let Err(e) = db.commit_event()
+                && !matches!(e, crate::storage::StorageError::EventAborted)
+            {
+                tracing::error!(object = %label, "waitUntil: commit failed: {e}");
+                let _ = db.rollback_event();
+            }
+            if let Err(js) = result {
+                tracing::error!(object = %label, "waitUntil: uncaught {}: {}", js.name, js.message);
+            }
+            true
+        }
+        Err(trap) => {
+            let _ = db.rollback_event();
+            tracing::error!(object = %label, "waitUntil: discarding the instance: {}", crate::engine::describe_trap(&trap));
+            false
+        }
     }
 }
 

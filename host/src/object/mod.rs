@@ -98,6 +98,45 @@ pub struct Registry {
     stored_objects: Mutex<HashMap<String, u64>>,
 }
 
+/// The chunks of a streamed response body, as they are produced.
+pub type BodyReceiver = mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>;
+
+/// Pulls a streamed body out of `instance` into `tx`, up to `max` bytes;
+/// `false` when the instance trapped and must be discarded.
+async fn stream_body(instance: &mut Instance, tx: mpsc::Sender<Result<bytes::Bytes, std::io::Error>>, max: u64) -> bool {
+    let mut sent = 0u64;
+    loop {
+        match instance.pull().await {
+            Ok(Ok(Some(chunk))) => {
+                sent += chunk.len() as u64;
+                if sent > max {
+                    let limit = crate::engine::LimitError::ResponseSize(max);
+                    tracing::error!(object = "worker", "streamed response: {limit}");
+                    let _ = instance.cancel_body().await;
+                    let _ = tx.send(Err(std::io::Error::other(limit.to_string()))).await;
+                    return true;
+                }
+                if tx.send(Ok(bytes::Bytes::from(chunk))).await.is_err() {
+                    // The client went away: cancel the stream.
+                    return instance.cancel_body().await.is_ok();
+                }
+            }
+            Ok(Ok(None)) => return true,
+            Ok(Err(js)) => {
+                tracing::error!(object = "worker", "streamed response: uncaught {}: {}", js.name, js.message);
+                let _ = tx.send(Err(std::io::Error::other(format!("{}: {}", js.name, js.message)))).await;
+                return true;
+            }
+            Err(trap) => {
+                let described = crate::engine::describe_trap(&trap);
+                tracing::error!(object = "worker", "streamed response: discarding the instance: {described}");
+                let _ = tx.send(Err(std::io::Error::other(described))).await;
+                return false;
+            }
+        }
+    }
+}
+
 /// Instances of the entry worker kept for reuse.
 const ENTRY_POOL_MAX: usize = 16;
 
@@ -199,8 +238,22 @@ impl Registry {
     }
 
     /// Serves an HTTP request with the main module's default export, in a
-    /// pooled instance of the entry worker.
+    /// pooled instance of the entry worker; a streamed body is read whole.
     pub async fn fetch_entry(&self, request: HttpRequest) -> Result<HttpResponse, EventError> {
+        let (mut response, body) = self.fetch_entry_streaming(request).await?;
+        if let Some(mut body) = body {
+            while let Some(chunk) = body.recv().await {
+                response.body.extend_from_slice(&chunk.map_err(|e| EventError::Internal(e.to_string()))?);
+            }
+        }
+        Ok(response)
+    }
+
+    /// Serves an HTTP request with the main module's default export. When the
+    /// handler answers with a stream, the head comes back at once with a
+    /// receiver of the body's chunks: a task pulls them from the instance
+    /// (which rejoins the pool when the body is done).
+    pub async fn fetch_entry_streaming(&self, request: HttpRequest) -> Result<(HttpResponse, Option<BodyReceiver>), EventError> {
         let pooled = self.entry_pool.lock().expect("pool lock").pop();
         let mut instance = match pooled {
             Some(i) => i,
@@ -219,16 +272,65 @@ impl Registry {
             }
         };
         instance.state_mut().chain = Arc::new(Vec::new());
-        match instance.fetch(Entry::DefaultExport, &request).await {
+        match instance.fetch_streaming(Entry::DefaultExport, &request).await {
+            Ok(Ok((mut response, true))) => {
+                // The first chunk is pulled before the head goes out, so that
+                // a stream that fails at once fails the request (a 500).
+                let first = match instance.pull().await {
+                    Ok(Ok(Some(chunk))) => chunk,
+                    Ok(Ok(None)) => {
+                        response.body.clear();
+                        self.pool_entry(instance);
+                        return Ok((response, None));
+                    }
+                    Ok(Err(js)) => {
+                        self.pool_entry(instance);
+                        return Err(EventError::Js(js));
+                    }
+                    Err(trap) => return Err(EventError::Internal(crate::engine::describe_trap(&trap))),
+                };
+                let (tx, rx) = mpsc::channel(4);
+                let _ = tx.try_send(Ok(bytes::Bytes::from(first)));
+                let registry = self.this.upgrade().expect("registry is alive while it serves");
+                self.tasks.spawn(async move {
+                    if stream_body(&mut instance, tx, registry.runtime.max_streamed_response_bytes()).await {
+                        registry.release_entry(instance).await;
+                    }
+                });
+                Ok((response, Some(rx)))
+            }
             Ok(result) => {
-                let mut pool = self.entry_pool.lock().expect("pool lock");
-                if pool.len() < ENTRY_POOL_MAX {
-                    pool.push(instance);
+                if instance.drain_pending() {
+                    let registry = self.this.upgrade().expect("registry is alive while it serves");
+                    self.tasks.spawn(async move { registry.release_entry(instance).await });
+                } else {
+                    self.pool_entry(instance);
                 }
-                result.map_err(EventError::Js)
+                result.map(|(response, _)| (response, None)).map_err(EventError::Js)
             }
             Err(trap) => Err(EventError::Internal(crate::engine::describe_trap(&trap))),
         }
+    }
+
+    fn pool_entry(&self, instance: Instance) {
+        let mut pool = self.entry_pool.lock().expect("pool lock");
+        if pool.len() < ENTRY_POOL_MAX {
+            pool.push(instance);
+        }
+    }
+
+    /// Drives the `ctx.waitUntil` work of an entry-worker instance's last
+    /// event, then returns it to the pool (unless it trapped).
+    async fn release_entry(&self, mut instance: Instance) {
+        match instance.drain().await {
+            Ok(Ok(())) => {}
+            Ok(Err(js)) => tracing::error!(object = "worker", "waitUntil: uncaught {}: {}", js.name, js.message),
+            Err(trap) => {
+                tracing::error!(object = "worker", "waitUntil: {}", crate::engine::describe_trap(&trap));
+                return;
+            }
+        }
+        self.pool_entry(instance);
     }
 
     /// Sends `request` to the object `id` of `class`, starting it if needed.
