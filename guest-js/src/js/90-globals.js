@@ -12,15 +12,9 @@
 
   // A body to send whole: bytes, or a stream read to its end (outbound
   // request bodies are buffered, up to the host's request-size limit).
-  // web's `bodySource(r)` (40-fetch-api.js): null, bytes, or a ReadableStream.
-  // Before the streams work lands, the buffered body.
-  function sourceOf(r) {
-    if (typeof bodySource === "function") return bodySource(r);
-    return !r.bodyUsed && r._peek() ? r._take() : null;
-  }
-
   async function bodyBytes(r) {
-    const src = sourceOf(r);
+    // web's `bodySource(r)` (40-fetch-api.js): null, bytes, or a ReadableStream.
+    const src = bodySource(r);
     if (src === null || src instanceof Uint8Array) return src;
     const reader = src.getReader();
     const chunks = [];

@@ -44,7 +44,7 @@
   function responseParts(res) {
     streamedBody = null;
     const head = [res.status, res.statusText, headerPairs(res.headers)];
-    const src = res.bodyUsed ? null : sourceOf(res);
+    const src = res.bodyUsed ? null : bodySource(res);
     if (src === null) return [...head, new Uint8Array(0), false];
     if (src instanceof Uint8Array) return [...head, src, false];
     streamedBody = src.getReader();

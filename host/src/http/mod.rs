@@ -84,7 +84,7 @@ async fn measured(
     req: Request<Incoming>,
     local: Option<SocketAddr>,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     use crate::metrics::{Kind, Outcome};
     let started = std::time::Instant::now();
     let res = handle(registry, req, local, peer).await;

@@ -103,8 +103,8 @@ pub type BodyReceiver = mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>;
 
 /// Pulls a streamed body out of `instance` into `tx`, up to `max` bytes;
 /// `false` when the instance trapped and must be discarded.
-async fn stream_body(instance: &mut Instance, tx: mpsc::Sender<Result<bytes::Bytes, std::io::Error>>, max: u64) -> bool {
-    let mut sent = 0u64;
+async fn stream_body(instance: &mut Instance, tx: mpsc::Sender<Result<bytes::Bytes, std::io::Error>>, sent: u64, max: u64) -> bool {
+    let mut sent = sent;
     loop {
         match instance.pull().await {
             Ok(Ok(Some(chunk))) => {
@@ -290,10 +290,11 @@ impl Registry {
                     Err(trap) => return Err(EventError::Internal(crate::engine::describe_trap(&trap))),
                 };
                 let (tx, rx) = mpsc::channel(4);
+                let first_len = first.len() as u64;
                 let _ = tx.try_send(Ok(bytes::Bytes::from(first)));
                 let registry = self.this.upgrade().expect("registry is alive while it serves");
                 self.tasks.spawn(async move {
-                    if stream_body(&mut instance, tx, registry.runtime.max_streamed_response_bytes()).await {
+                    if stream_body(&mut instance, tx, first_len, registry.runtime.max_streamed_response_bytes()).await {
                         registry.release_entry(instance).await;
                     }
                 });
