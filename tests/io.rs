@@ -203,6 +203,26 @@ fn a_fetch_that_takes_too_long_fails_with_the_timeout_error() {
 }
 
 #[test]
+fn https_fetch_goes_through_tls_and_the_deny_list_still_applies() {
+    // A plain-HTTP server answering a TLS handshake: the TLS layer must fail
+    // the handshake (no "not supported", no plaintext exchange).
+    let up = Upstream::start();
+    let (host, _data) = host(&[]);
+    let tls_target = up.base.replace("http://", "https://");
+    let v = host.get(&format!("/fetch?target={tls_target}&path=/hello")).json();
+    let error = v["error"].as_str().unwrap_or("");
+    assert!(error.starts_with("TypeError: fetch() failed: could not reach https://127.0.0.1:"), "{v}");
+    assert!(!error.contains("not supported"), "{v}");
+    assert!(v.get("status").is_none(), "no response over a failed handshake: {v}");
+
+    // The host's own listener is refused under https too.
+    let own = host.url("").trim_end_matches('/').replace("http://", "https://");
+    let v = host.get(&format!("/fetch?target={own}&path=/hello")).json();
+    let error = v["error"].as_str().unwrap_or("");
+    assert!(error.contains("refused to connect") && error.contains("this host's own listeners"), "{v}");
+}
+
+#[test]
 fn fetch_to_the_hosts_own_address_is_refused_under_every_alias() {
     let (host, _data) = host(&[]);
     let v = host.get("/self").json();
