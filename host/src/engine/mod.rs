@@ -71,7 +71,8 @@ pub struct RuntimeOptions {
     pub max_event_wall_ms: u32,
     /// Outbound `fetch()`: timeouts and the response-size cap.
     pub outbound: outbound::OutboundOptions,
-    /// The largest body a streamed response may send (bytes). Default 1 GiB.
+    /// The largest body a streamed response may send (bytes). Default 1 GiB;
+    /// `facets serve` sets it to `limits.response_body_bytes`.
     pub max_streamed_response_bytes: u64,
 }
 
