@@ -37,7 +37,7 @@ pub const ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.w
 
 /// How often the epoch advances; a running guest yields to other tasks on the
 /// same thread at every tick.
-pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Process-wide settings of the runtime.
 #[derive(Clone, Debug)]
