@@ -281,18 +281,11 @@ impl TestHost {
         if let Some(t) = token {
             builder = builder.header("authorization", format!("Bearer {t}"));
         }
-        let mut response = self
+        let response = self
             .agent
             .run(builder.body(()).expect("a valid request"))
             .unwrap_or_else(|e| panic!("GET {path} (admin) failed: {e}\nserver stderr:\n{}", self.logs()));
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, body }
+        self.reply(&format!("GET {path} (admin)"), response)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -317,7 +310,12 @@ impl TestHost {
             Some(body) => self.agent.run(builder.body(body.to_string()).expect("a valid request")),
             None => self.agent.run(builder.body(()).expect("a valid request")),
         };
-        let mut response = result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}\nserver stderr:\n{}", self.logs()));
+        let response = result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}\nserver stderr:\n{}", self.logs()));
+        self.reply(&format!("{method} {path}"), response)
+    }
+
+    /// A response as a [`Reply`]; panics (with the server's logs) if its body cannot be read.
+    fn reply(&self, what: &str, mut response: ureq::http::Response<ureq::Body>) -> Reply {
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -327,7 +325,7 @@ impl TestHost {
         let body = response
             .body_mut()
             .read_to_string()
-            .unwrap_or_else(|e| panic!("reading the body of {method} {path}: {e}\nserver stderr:\n{}", self.logs()));
+            .unwrap_or_else(|e| panic!("reading the body of {what}: {e}\nserver stderr:\n{}", self.logs()));
         Reply { status, headers, body }
     }
 

@@ -548,6 +548,25 @@
     });
   }
 
+  // One chunk of a body stream, as bytes.
+  function bodyChunk(value) {
+    if (!isView(value) && !brand(abByteLength, value)) {
+      throw new TypeError("a body stream's chunks must be ArrayBuffers or ArrayBuffer views");
+    }
+    return toBytes(value);
+  }
+
+  // The chunks, copied into one new Uint8Array of `total` bytes.
+  function concatBytes(chunks, total) {
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+
   // Reads a stream of byte chunks to its end, as one Uint8Array.
   async function readAllBytes(stream) {
     const reader = stream.getReader();
@@ -557,24 +576,14 @@
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        if (!isView(value) && !brand(abByteLength, value)) {
-          throw new TypeError("a body stream's chunks must be ArrayBuffers or ArrayBuffer views");
-        }
-        const b = toBytes(value);
+        const b = bodyChunk(value);
         chunks.push(b);
         total += b.byteLength;
       }
     } finally {
       reader.releaseLock();
     }
-    if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return chunks.length === 1 ? chunks[0] : concatBytes(chunks, total);
   }
 
   // --- WritableStream --------------------------------------------------------

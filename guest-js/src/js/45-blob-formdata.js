@@ -35,13 +35,7 @@
           chunks.push(b);
           total += b.byteLength;
         }
-        const out = new Uint8Array(total);
-        let at = 0;
-        for (const c of chunks) {
-          out.set(c, at);
-          at += c.byteLength;
-        }
-        this.#bytes = out;
+        this.#bytes = concatBytes(chunks, total);
       }
       this.#type = blobType(options?.type);
     }

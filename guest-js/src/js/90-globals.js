@@ -15,31 +15,7 @@
   async function bodyBytes(r) {
     // web's `bodySource(r)` (40-fetch-api.js): null, bytes, or a ReadableStream.
     const src = bodySource(r);
-    if (src === null || src instanceof Uint8Array) return src;
-    const reader = src.getReader();
-    const chunks = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const chunk = chunkBytes(value);
-      chunks.push(chunk);
-      size += chunk.byteLength;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
-  }
-
-  function chunkBytes(value) {
-    if (value instanceof Uint8Array) return value;
-    if (isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    if (brand(abByteLength, value)) return new Uint8Array(value);
-    throw new TypeError("a body stream must produce Uint8Array (or other ArrayBuffer view) chunks");
+    return src === null || src instanceof Uint8Array ? src : readAllBytes(src);
   }
 
   async function fetch(input, init) {

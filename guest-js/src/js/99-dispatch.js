@@ -84,7 +84,7 @@
             streamedBody = null;
             return undefined;
           }
-          const chunk = chunkBytes(value);
+          const chunk = bodyChunk(value);
           if (chunk.byteLength > 0) return chunk;
         }
       } catch (e) {
