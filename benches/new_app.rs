@@ -38,7 +38,9 @@ fn row(name: &str, mut v: Vec<Duration>) {
 fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
-    rt.block_on(async {
+    // The requests come from a task on the runtime (as the HTTP server's
+    // connection tasks do), not from the main thread.
+    rt.block_on(rt.spawn(async move {
         let options = ServeOptions {
             data_dir: Some(tmp.path().to_path_buf()),
             durability: Durability::Normal,
@@ -48,6 +50,8 @@ fn main() -> anyhow::Result<()> {
         let prepared = facets::server::prepare(&project, &options).await?;
         let registry = prepared.registry;
         let n = 200;
+        // FACETS_BENCH_WARM=N: more warm requests (e.g. to profile that path).
+        let warm_n = std::env::var("FACETS_BENCH_WARM").ok().and_then(|v| v.parse().ok()).unwrap_or(n * 5);
 
         let mut new_app = Vec::with_capacity(n);
         for i in 0..n {
@@ -66,8 +70,8 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(res.body == b"1");
         }
 
-        let mut warm = Vec::with_capacity(n * 5);
-        for _ in 0..n * 5 {
+        let mut warm = Vec::with_capacity(warm_n);
+        for _ in 0..warm_n {
             let t = Instant::now();
             registry.fetch_entry(request("loaded-0", "code-0", APP)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             warm.push(t.elapsed());
@@ -80,6 +84,6 @@ fn main() -> anyhow::Result<()> {
         row("new object, loaded code", new_object);
         row("warm supervisor -> facet", warm);
         registry.shutdown().await;
-        Ok(())
-    })
+        Ok::<_, anyhow::Error>(())
+    }))?
 }
