@@ -278,3 +278,35 @@ fn console_formats_values_like_util_inspect() {
         assert!(host.wait_for_log(line), "no log line {line:?} in:\n{}", host.logs());
     }
 }
+
+/// A request passed on unchanged (default export → Durable Object → facet)
+/// arrives with its method, URL, headers and body; a clone taken on the way
+/// sees the same; the facet's status, headers (two Set-Cookie lines) and body
+/// reach the client, and a clone of that response sees them too.
+#[test]
+fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
+    let host = TestHost::start(fixture("web_forward"));
+    let headers = [("X-Custom", "  one  "), ("Content-Type", "text/plain"), ("Accept", "a"), ("accept", "b")];
+
+    let direct = host.request("PUT", "/path?q=1", &headers, Some("payload"));
+    assert_eq!((direct.status, direct.header("x-from-facet")), (203, Some("yes")), "{direct:?}");
+    let cookies: Vec<&str> = direct.headers.iter().filter(|(k, _)| k == "set-cookie").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    let seen = direct.json();
+    assert_eq!(seen["method"], "PUT");
+    assert!(seen["url"].as_str().unwrap().ends_with("/path?q=1"), "{seen}");
+    assert_eq!(seen["body"], "payload");
+    let got: Vec<(String, String)> = serde_json::from_value(seen["headers"].clone()).unwrap();
+    for want in [("x-custom", "one"), ("content-type", "text/plain"), ("accept", "a, b")] {
+        assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
+    }
+
+    let wrapped = host.request("POST", "/?wrap", &headers, Some("second")).json();
+    assert_eq!(wrapped["cloneSaw"]["body"], "second");
+    assert_eq!(wrapped["facet"]["body"], "second", "the original still has its body after the clone was read");
+    let clone_headers: Vec<(String, String)> = serde_json::from_value(wrapped["cloneSaw"]["headers"].clone()).unwrap();
+    assert!(clone_headers.contains(&("x-custom".into(), "one".into())), "{clone_headers:?}");
+    assert_eq!(wrapped["status"], serde_json::json!([203, "From Facet"]));
+    assert_eq!(wrapped["cookies"], serde_json::json!(["a=1", "b=2"]));
+    assert_eq!(wrapped["type"], "application/json");
+}

@@ -118,7 +118,12 @@ impl Guest for Engine {
                     Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
                     None => Value::new_undefined(ctx.clone()),
                 };
-                let promise: Promise = fetch.call((kind, export, request.method, request.url, headers, body))?;
+                // The JS side takes the URL as its href: normalize it here, natively.
+                let url = match url::Url::parse(&request.url) {
+                    Ok(u) => String::from(u),
+                    Err(e) => return Err(Exception::throw_type(ctx, &format!("invalid request URL {:?}: {e}", request.url))),
+                };
+                let promise: Promise = fetch.call((kind, export, request.method, url, headers, body))?;
                 let parts: Array = settle(ctx, &internal, promise)?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;

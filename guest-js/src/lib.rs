@@ -24,6 +24,8 @@ mod crypto;
 mod dispatch;
 mod encoding;
 mod modules;
+#[cfg(feature = "profile")]
+mod profile;
 mod sys;
 mod web;
 
@@ -86,6 +88,8 @@ fn install<'js>(ctx: &Ctx<'js>) -> javy_plugin_api::javy::quickjs::Result<()> {
     promise.finish::<()>()?;
     globals.remove("__facets_runtime")?;
     INTERNAL.with(|i| *i.borrow_mut() = Some(Persistent::save(ctx, internal)));
+    #[cfg(feature = "profile")]
+    profile::install(ctx)?;
     Ok(())
 }
 

@@ -11,9 +11,11 @@
   // UTF-8 bytes of a string; lone surrogates become U+FFFD, as USVString
   // conversion does (the native side accepts only well-formed strings).
   const toWellFormed = String.prototype.toWellFormed;
+  const isWellFormed = String.prototype.isWellFormed;
+  const SURROGATE = /[\ud800-\udfff]/;
   function utf8Bytes(s) {
     s = String(s);
-    if (/[\ud800-\udfff]/.test(s)) {
+    if (isWellFormed ? !isWellFormed.call(s) : SURROGATE.test(s)) {
       s = toWellFormed ? toWellFormed.call(s) : s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
     }
     return new Uint8Array(host.utf8Encode(s));

@@ -18,14 +18,17 @@
     return out;
   }
 
+  const PLUS = /\+/g;
   function formDecode(s) {
-    return host.percentDecode(s.replace(/\+/g, " "));
+    if (s.indexOf("%") < 0) return s.indexOf("+") < 0 ? s : s.replace(PLUS, " ");
+    return host.percentDecode(s.replace(PLUS, " "));
   }
 
   class URLSearchParams {
     #list = [];
     #url = null;
     constructor(init = "") {
+      if (init === TRUSTED) return; // the URL's own, attached and parsed by it
       if (typeof init === "object" && init !== null) {
         if (typeof init[Symbol.iterator] === "function") {
           for (const pair of init) {
@@ -41,14 +44,15 @@
       }
     }
     #parse(s) {
-      if (s.startsWith("?")) s = s.slice(1);
-      this.#list = [];
-      for (const part of s.split("&")) {
+      const list = [];
+      this.#list = list;
+      if (s.length === 0 || s === "?") return;
+      const parts = (s.charCodeAt(0) === 0x3f ? s.slice(1) : s).split("&");
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i];
         if (part === "") continue;
         const eq = part.indexOf("=");
-        const name = eq < 0 ? part : part.slice(0, eq);
-        const value = eq < 0 ? "" : part.slice(eq + 1);
-        this.#list.push([formDecode(name), formDecode(value)]);
+        list.push(eq < 0 ? [formDecode(part), ""] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
       }
     }
     static _attach(params, url, search) {
@@ -75,8 +79,9 @@
     }
     get(name) {
       name = String(name);
-      const e = this.#list.find(([k]) => k === name);
-      return e ? e[1] : null;
+      const list = this.#list;
+      for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];
+      return null;
     }
     getAll(name) {
       name = String(name);
@@ -178,7 +183,7 @@
     set hash(v) { this.#set("hash", v); }
     get searchParams() {
       if (!this.#params) {
-        this.#params = new URLSearchParams();
+        this.#params = new URLSearchParams(TRUSTED);
         URLSearchParams._attach(this.#params, this, this.#parts[9]);
       }
       return this.#params;

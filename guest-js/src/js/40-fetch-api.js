@@ -2,22 +2,48 @@
   // Fetch API: Headers, Request, Response and their shared Body.
 
   const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const BAD_HEADER_VALUE = /[\0\r\n]|[^\x00-\xff]/;
+  const HTTP_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+  function isHttpWs(c) {
+    return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+  }
 
   // Strips leading and trailing HTTP whitespace; NUL, CR, LF inside a value
-  // and code points above U+00FF (not a ByteString) are errors.
+  // and code points above U+00FF (not a ByteString) are errors. The common
+  // case (nothing to strip, nothing wrong) costs one scan and no regex.
   function normalizeHeaderValue(v) {
-    v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-    if (/[\0\r\n]|[^\x00-\xff]/.test(v)) throw new TypeError(`invalid header value: ${JSONstringify(v)}`);
+    v = String(v);
+    const n = v.length;
+    let clean = n === 0 || (!isHttpWs(v.charCodeAt(0)) && !isHttpWs(v.charCodeAt(n - 1)));
+    for (let i = 0; clean && i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c === 0 || c === 0x0a || c === 0x0d || c > 0xff) clean = false;
+    }
+    if (clean) return v;
+    v = v.replace(HTTP_WS, "");
+    if (BAD_HEADER_VALUE.test(v)) throw new TypeError(`invalid header value: ${JSONstringify(v)}`);
     return v;
   }
 
+  // Valid names seen before, by their spelling -> lower case (bounded).
+  const headerNames = new Map();
   function headerName(n) {
     n = String(n);
+    const known = headerNames.get(n);
+    if (known !== undefined) return known;
     if (!HEADER_NAME.test(n)) throw new TypeError(`invalid header name: ${JSONstringify(n)}`);
-    return n.toLowerCase();
+    const lower = n.toLowerCase();
+    if (headerNames.size < 512) headerNames.set(n, lower);
+    return lower;
   }
 
   let headersGuard; // (headers, "immutable" | "none"): the runtime's switch
+  // The runtime's own access, skipping the checks that its callers have done:
+  let headersFromPairs; // (pairs of [lower-case valid name, valid value]) -> Headers
+  let headersCopy; // (headers) -> a mutable copy
+  let headersSetValid; // (headers, lower-case valid name, valid value) -> void, unless present
+  let headerPairs; // (headers) -> [[name, value], ...] in iteration order
 
   class Headers {
     #map = new Map(); // lower-case name -> value (set-cookie: array)
@@ -27,6 +53,40 @@
         h.#immutable = guard === "immutable";
         return h;
       };
+      headersFromPairs = (pairs) => {
+        const h = new Headers();
+        for (let i = 0; i < pairs.length; i++) h.#add(pairs[i][0], pairs[i][1]);
+        return h;
+      };
+      headersCopy = (from) => {
+        const h = new Headers();
+        for (const [k, v] of from.#map) h.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
+        return h;
+      };
+      headersSetValid = (h, n, v) => {
+        if (!h.#map.has(n)) h.#map.set(n, v);
+      };
+      headerPairs = (h) => {
+        if (!(#map in h)) return [...h].map(([k, v]) => [String(k), String(v)]);
+        const map = h.#map;
+        const names = map.size > 1 ? [...map.keys()].sort() : [...map.keys()];
+        const out = [];
+        for (let i = 0; i < names.length; i++) {
+          const v = map.get(names[i]);
+          if (ArrayIsArray(v)) for (const c of v) out.push([names[i], c]);
+          else out.push([names[i], v]);
+        }
+        return out;
+      };
+    }
+    #add(n, v) {
+      const cur = this.#map.get(n);
+      if (n === "set-cookie") {
+        if (cur) cur.push(v);
+        else this.#map.set(n, [v]);
+      } else {
+        this.#map.set(n, cur === undefined ? v : cur + ", " + v);
+      }
     }
     constructor(init = undefined) {
       if (init === undefined || init === null) return;
@@ -34,7 +94,7 @@
         for (const [k, v] of init.#map) this.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
       } else if (typeof init === "object" && typeof init[Symbol.iterator] === "function") {
         for (const pair of init) {
-          const p = typeof pair === "string" ? null : [...pair];
+          const p = typeof pair === "string" ? null : ArrayIsArray(pair) ? pair : [...pair];
           if (!p || p.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
           this.append(p[0], p[1]);
         }
@@ -51,13 +111,7 @@
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
       this.#mutable();
-      const cur = this.#map.get(n);
-      if (n === "set-cookie") {
-        if (cur) cur.push(v);
-        else this.#map.set(n, [v]);
-      } else {
-        this.#map.set(n, cur === undefined ? v : cur + ", " + v);
-      }
+      this.#add(n, v);
     }
     set(name, value) {
       const n = headerName(name);
@@ -142,7 +196,7 @@
     #used = false;
     _initBody(body, headers) {
       const [src, type] = extractBody(body);
-      if (type !== null && headers && !headers.has("content-type")) headers.set("content-type", type);
+      if (type !== null && headers) headersSetValid(headers, "content-type", type);
       this.#src = src;
       if (isReadableStream(src)) this.#stream = src;
     }
@@ -235,19 +289,37 @@
   }
 
   const NULL_BODY_STATUS = [101, 204, 205, 304];
+  const BAD_STATUS_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
   const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
   const REDIRECTS = ["follow", "error", "manual"];
 
+  // The runtime's own Request and Response constructions pass TRUSTED (see the
+  // prelude) and the parts the host (or another instance's runtime) produced,
+  // already valid: lower-case names, normalized values, a parsed URL.
+
+  let requestPairs; // (request) -> header pairs
+  let responsePairs; // (response) -> header pairs
+
   class Request extends Body {
     #method;
     #url;
-    #headers;
-    #redirect;
-    #signal;
-    #cf;
+    #headers = null; // made on first use from #rawHeaders (see TRUSTED)
+    #rawHeaders = null;
+    #redirect = "follow";
+    #signal = null;
+    #cf = undefined;
     constructor(input, init = undefined) {
       super();
+      if (input === TRUSTED) {
+        // init: [method, href, header pairs, body bytes | null]
+        this.#method = init[0];
+        this.#url = init[1];
+        if (init[2] instanceof Headers) this.#headers = init[2];
+        else this.#rawHeaders = init[2];
+        if (init[3] !== null) this._setSource(init[3]);
+        return;
+      }
       if (arguments.length === 0) throw new TypeError("Request: 1 argument required");
       init = init ?? {};
       if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Request: init must be an object");
@@ -284,7 +356,13 @@
     }
     get method() { return this.#method; }
     get url() { return this.#url; }
-    get headers() { return this.#headers; }
+    get headers() {
+      return (this.#headers ??= headersFromPairs(this.#rawHeaders));
+    }
+    static {
+      // The header pairs to send on: the ones it came with while no one looked.
+      requestPairs = (r) => (r.#headers === null ? r.#rawHeaders : headerPairs(r.#headers));
+    }
     get redirect() { return this.#redirect; }
     get signal() {
       return (this.#signal ??= newSignal());
@@ -295,9 +373,11 @@
     get integrity() { return ""; }
     get cache() { return undefined; }
     clone() {
-      const body = this._cloneSource();
-      const r = new Request(this, { body: null, headers: this.#headers });
-      if (body !== null) r._setSource(body);
+      const headers = this.#headers === null ? this.#rawHeaders : headersCopy(this.#headers);
+      const r = new Request(TRUSTED, [this.#method, this.#url, headers, this._cloneSource()]);
+      r.#redirect = this.#redirect;
+      r.#signal = this.#signal;
+      r.#cf = this.#cf;
       return r;
     }
     get [Symbol.toStringTag]() {
@@ -310,7 +390,8 @@
   class Response extends Body {
     #status;
     #statusText;
-    #headers;
+    #headers = null; // made on first use from #rawHeaders (see TRUSTED)
+    #rawHeaders = null;
     #type = "default";
     #url = "";
     #redirected = false;
@@ -326,6 +407,15 @@
     }
     constructor(body = null, init = undefined) {
       super();
+      if (body === TRUSTED) {
+        // init: [status, statusText, header pairs, body bytes | null]
+        this.#status = init[0];
+        this.#statusText = init[1];
+        if (init[2] instanceof Headers) this.#headers = init[2];
+        else this.#rawHeaders = init[2];
+        if (init[3] !== null) this._setSource(init[3]);
+        return;
+      }
       init = init ?? {};
       if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Response: init must be an object");
       const status = init.status === undefined ? 200 : Number(init.status);
@@ -335,7 +425,7 @@
         }
       }
       const statusText = init.statusText === undefined ? "" : String(init.statusText);
-      if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError(`invalid statusText ${JSONstringify(statusText)}`);
+      if (statusText !== "" && BAD_STATUS_TEXT.test(statusText)) throw new TypeError(`invalid statusText ${JSONstringify(statusText)}`);
       this.#status = status;
       this.#statusText = statusText;
       this.#webSocket = init.webSocket ?? null;
@@ -357,20 +447,25 @@
       status = Number(status);
       if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`invalid redirect status ${status}`);
       const r = new Response(null, { status, headers: { location: new URL(String(url)).href } });
-      headersGuard(r.#headers, "immutable");
+      headersGuard(r.headers, "immutable");
       return r;
     }
     static error() {
       const r = new Response(null, { status: 200 });
       r.#status = 0;
       r.#type = "error";
-      headersGuard(r.#headers, "immutable");
+      headersGuard(r.headers, "immutable");
       return r;
     }
     get status() { return this.#status; }
     get statusText() { return this.#statusText; }
     get ok() { return this.#status >= 200 && this.#status <= 299; }
-    get headers() { return this.#headers; }
+    get headers() {
+      return (this.#headers ??= headersFromPairs(this.#rawHeaders));
+    }
+    static {
+      responsePairs = (r) => (r.#headers === null ? r.#rawHeaders : headerPairs(r.#headers));
+    }
     get type() { return this.#type; }
     get url() { return this.#url; }
     get redirected() { return this.#redirected; }
@@ -378,13 +473,12 @@
     get cf() { return this.#cf; }
     clone() {
       if (this.#webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
-      const body = this._cloneSource();
-      const r = new Response(null, { status: this.#status < 200 ? 200 : this.#status, statusText: this.#statusText, headers: this.#headers, cf: this.#cf });
-      r.#status = this.#status;
+      const headers = this.#headers === null ? this.#rawHeaders : headersCopy(this.#headers);
+      const r = new Response(TRUSTED, [this.#status, this.#statusText, headers, this._cloneSource()]);
+      r.#cf = this.#cf;
       r.#type = this.#type;
       r.#url = this.#url;
       r.#redirected = this.#redirected;
-      if (body !== null) r._setSource(body);
       return r;
     }
     get [Symbol.toStringTag]() {
@@ -392,9 +486,8 @@
     }
   }
 
-  function headerPairs(headers) {
-    const out = [];
-    for (const [k, v] of headers) out.push([k, v]);
-    return out;
-  }
 
+  // The header pairs of a Request or Response, to hand to the host.
+  function messageHeaderPairs(m) {
+    return m instanceof Request ? requestPairs(m) : responsePairs(m);
+  }

@@ -26,7 +26,7 @@
   function requestObject(input, init) {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
     const body = req._peek() ? req._take() : undefined;
-    return { method: req.method, url: req.url, headers: headerPairs(req.headers), body };
+    return { method: req.method, url: req.url, headers: messageHeaderPairs(req), body };
   }
 
   function fromResponseArray(r) {
@@ -75,10 +75,11 @@
     }
   }
 
+  // A Response from the host's parts (another instance's response, checked by
+  // its runtime, or an outbound response, checked by hyper).
   function makeResponse(status, statusText, headers, body) {
     const nullBody = NULL_BODY_STATUS.includes(status);
-    const r = new Response(nullBody ? null : new Uint8Array(body), { status: status < 200 ? 200 : status, statusText, headers });
-    return r;
+    return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBody ? null : new Uint8Array(body)]);
   }
 
   // Binding objects → [kind, host id], so that `env` can hand them on.

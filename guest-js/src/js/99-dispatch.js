@@ -43,7 +43,7 @@
 
   function responseParts(res) {
     streamedBody = null;
-    const head = [res.status, res.statusText, headerPairs(res.headers)];
+    const head = [res.status, res.statusText, messageHeaderPairs(res)];
     const src = res.bodyUsed ? null : bodySource(res);
     if (src === null) return [...head, new Uint8Array(0), false];
     if (src instanceof Uint8Array) return [...head, src, false];
@@ -108,7 +108,8 @@
       object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
     },
     async fetch(kind, exportName, method, url, headers, body) {
-      const request = new Request(url, { method, headers, body: body === undefined || method === "GET" || method === "HEAD" ? null : body });
+      // The host's parts are valid (the guest's dispatcher normalized the URL).
+      const request = new Request(TRUSTED, [method, url, headers, body === undefined || method === "GET" || method === "HEAD" ? null : body]);
       let res;
       if (kind === 1) {
         if (!object) throw new Error("no Durable Object is running in this instance");

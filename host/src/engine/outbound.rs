@@ -258,7 +258,8 @@ impl Outbound {
             let response_headers = res
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                // A header value is a ByteString: each byte is one code point (Latin-1).
+                .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().iter().map(|&b| b as char).collect()))
                 .collect();
             let max = self.options.max_response_bytes;
             let bytes = Limited::new(res.into_body(), max).collect().await.map_err(|e| {
