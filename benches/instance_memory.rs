@@ -136,13 +136,13 @@ fn main() -> anyhow::Result<()> {
             let services = facets::worker::no_services(&runtime);
             let req = HttpRequest { method: "GET".into(), url: "http://bench/".into(), headers: vec![], body: None };
             // One instance first, so that lazily built state is not counted.
-            let mut warm = runtime.instantiate(services.clone(), Label::default(), None).await?;
+            let mut warm = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
             warm.load(&code.worker).await??;
             let before = memory();
             let mut live = Vec::with_capacity(n);
             for k in 0..n {
                 let id = ObjectId { hex: format!("{k:064x}"), name: Some(format!("o{k}")) };
-                let mut i = runtime.instantiate(services.clone(), Label::default(), None).await?;
+                let mut i = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
                 i.load(&code.worker).await??;
                 i.start_object("Trivial", &id).await??;
                 let res = i.fetch(Entry::DurableObject, &req).await??;

@@ -48,14 +48,14 @@ fn main() -> anyhow::Result<()> {
 
         // Warm up the pool and the allocator.
         for _ in 0..100 {
-            let mut i = runtime.instantiate(services.clone(), Label::default(), None).await?;
+            let mut i = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
             i.load(&code.worker).await??;
         }
 
         let mut instantiate = Vec::with_capacity(ITERATIONS);
         for _ in 0..ITERATIONS {
             let t = Instant::now();
-            let i = runtime.instantiate(services.clone(), Label::default(), None).await?;
+            let i = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
             instantiate.push(t.elapsed());
             drop(i);
         }
@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
         let mut full = Vec::with_capacity(ITERATIONS);
         for _ in 0..ITERATIONS {
             let t = Instant::now();
-            let mut i = runtime.instantiate(services.clone(), Label::default(), None).await?;
+            let mut i = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
             i.load(&code.worker).await??;
             i.start_object("Trivial", &id).await??;
             let res = i.fetch(Entry::DurableObject, &req).await??;
@@ -71,7 +71,7 @@ fn main() -> anyhow::Result<()> {
             assert_eq!(res.body, b"ok");
         }
 
-        let mut live = runtime.instantiate(services.clone(), Label::default(), None).await?;
+        let mut live = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
         live.load(&code.worker).await??;
         live.start_object("Trivial", &id).await??;
         let mut warm = Vec::with_capacity(ITERATIONS);

@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
         let config = facets::config::load(&project)?;
         let code = facets::worker::load_project(&runtime, &config).await?;
         let db = Database::open(&dir.path().join("guest.sqlite"), &storage)?;
-        let mut inst = runtime.instantiate(facets::worker::no_services(&runtime), Label::default(), Some(db)).await?;
+        let mut inst = runtime.instantiate(facets::worker::no_services(&runtime), Label::default(), facets::storage::Storage::Open(db)).await?;
         inst.load(&code.worker).await??;
         let id = ObjectId { hex: "1".repeat(64), name: Some("ops".into()) };
         inst.state_mut().db.as_mut().unwrap().begin_event()?;

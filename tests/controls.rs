@@ -225,6 +225,31 @@ fn request_bodies_and_objects_per_namespace_are_limited() {
     assert!(m.contains("facets_limit_hits_total{kind=\"objects\"} 1"), "{m}");
 }
 
+/// Storage is made when an object first uses it: objects that never do leave
+/// no files and do not count against the namespace's object limit; the first
+/// storage use of one object too many fails with the limit's error.
+#[test]
+fn objects_without_storage_leave_no_files_and_do_not_count_against_the_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &["--max-objects-per-namespace", "2"]);
+    let stored = || std::fs::read_dir(data.path().join("Victim")).map(|d| d.count()).unwrap_or(0);
+    for name in ["p", "q", "r", "s"] {
+        let r = host.get(&format!("/victim/{name}/hello"));
+        assert_eq!((r.status, r.body.as_str()), (200, format!("hello from {name}").as_str()));
+    }
+    assert_eq!(stored(), 0, "objects that stored nothing left files");
+    assert_eq!(host.get("/victim/p/put?v=1").status, 200);
+    assert_eq!(host.get("/victim/q/get").status, 200);
+    assert_eq!(stored(), 2);
+    let r = host.get("/victim/r/get");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded the object limit (2 objects in namespace Victim)"), "{}", r.body);
+    let r = host.get("/victim/r/get");
+    assert!(r.json()["error"].as_str().unwrap().contains("exceeded the object limit"), "asked again: {}", r.body);
+    assert_eq!(stored(), 2, "the refused object made no files");
+    assert_eq!(host.get("/victim/r/hello").status, 200, "it still serves what needs no storage");
+    assert_eq!(host.get("/victim/p/get").json()["v"], "1", "a stored object keeps its data");
+}
+
 #[test]
 fn a_supervisor_reads_its_facets_usage() {
     let data = tempfile::tempdir().unwrap();

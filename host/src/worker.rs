@@ -139,7 +139,7 @@ pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerC
         ));
     }
     let mut instance = runtime
-        .instantiate(no_services(runtime), Label::default(), None)
+        .instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None)
         .await
         .map_err(|e| JsError::new("Error", format!("could not start the compiler: {e:#}")))?;
     let mut modules = Vec::with_capacity(code.modules.len());
@@ -204,7 +204,7 @@ fn normalize_module_name(name: &str) -> String {
 
 /// Compiles one source file to bytecode; an error reads `file:line:col: SyntaxError: ...`.
 pub async fn compile_source(runtime: &Arc<Runtime>, name: &str, source: &str, root: &Path) -> Result<Vec<u8>> {
-    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
+    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
     match instance.compile(name, source).await.map_err(anyhow::Error::from)? {
         Ok(bytecode) => Ok(bytecode),
         Err(e) => Err(anyhow!("{}", describe_js_error(&e, root))),
@@ -216,7 +216,7 @@ pub async fn compile_source(runtime: &Arc<Runtime>, name: &str, source: &str, ro
 pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<WorkerCode> {
     let sources = crate::config::collect_modules(config)?;
     let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
+    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
     let mut modules = Vec::with_capacity(sources.len());
     for m in &sources {
         let content = match &m.content {
@@ -278,7 +278,7 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
     };
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.
-    let mut check = runtime.instantiate(no_services(runtime), Label::default(), None).await?;
+    let mut check = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
     check.load(&worker).await.map_err(anyhow::Error::from)?.map_err(|e| {
         match import_position(&e, &sources) {
             Some((file, line, col)) => anyhow!("{}:{line}:{col}: {}: {}", root.join(file).display(), e.name, e.message),

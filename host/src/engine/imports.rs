@@ -14,9 +14,10 @@ impl types::Host for HostState {}
 
 impl HostState {
     fn database(&mut self) -> Result<&mut Database, JsError> {
-        self.db.as_mut().ok_or_else(|| {
-            JsError::new("Error", "storage is only available inside a Durable Object (this is the stateless worker)")
-        })
+        match self.storage.database() {
+            Some(db) => db.map_err(storage_error),
+            None => Err(JsError::new("Error", "storage is only available inside a Durable Object (this is the stateless worker)")),
+        }
     }
 }
 
@@ -134,7 +135,7 @@ impl HostState {
         let mut instance = self
             .services
             .runtime()
-            .instantiate(self.services.clone(), label, None)
+            .instantiate(self.services.clone(), label, crate::storage::Storage::None)
             .await
             .map_err(|e| JsError::new("Error", format!("could not start the loaded worker: {e:#}")))?;
         instance.state_mut().chain = self.chain.clone();
@@ -281,7 +282,7 @@ impl HostState {
         let mut instance = self
             .services
             .runtime()
-            .instantiate(self.services.clone(), label, Some(db))
+            .instantiate(self.services.clone(), label, crate::storage::Storage::Open(db))
             .await
             .map_err(|e| JsError::new("Error", format!("could not start facet \"{name}\": {e:#}")))?;
         {
@@ -298,12 +299,11 @@ impl HostState {
             name: Some(name.to_string()),
         });
         {
-            let db = instance.state_mut().db.as_mut().expect("facets have a database");
-            db.begin_event().map_err(storage_error)?;
+            instance.state_mut().storage.begin_event().map_err(storage_error)?;
         }
         let started = instance.start_object(class_name, &id).await.unwrap_or_else(|t| Err(trap_error("starting the facet", t)));
-        let db = instance.state_mut().db.as_mut().expect("facets have a database");
-        let _ = if started.is_ok() { db.commit_event() } else { db.rollback_event() };
+        let storage = &mut instance.state_mut().storage;
+        let _ = if started.is_ok() { storage.commit_event() } else { storage.rollback_event() };
         started?;
         let generation = self.next_generation;
         self.next_generation += 1;
@@ -337,7 +337,7 @@ impl HostState {
             let state = slot.instance.state_mut();
             let drained = state.usage.take();
             if drained.rows_written > 0 {
-                storage = state.db.as_ref().and_then(|db| db.database_size().ok());
+                storage = state.storage.opened().and_then(|db| db.database_size().ok());
             }
             used.add(&drained);
         } else if let Some(lost) = self.lost_facet_usage.take() {
@@ -358,9 +358,9 @@ impl HostState {
         let slot = self.facet_slot(name, generation)?;
         let instance = &mut slot.instance;
         instance.state_mut().chain = Arc::new(chain);
-        instance.state_mut().db.as_mut().expect("facets have a database").begin_event().map_err(storage_error)?;
+        instance.state_mut().storage.begin_event().map_err(storage_error)?;
         let outcome = run(instance).await;
-        let db = instance.state_mut().db.as_mut().expect("facets have a database");
+        let db = &mut instance.state_mut().storage;
         match outcome {
             Ok(result) => {
                 match db.commit_event() {
@@ -375,10 +375,9 @@ impl HostState {
                 // goes on (a facet has no event loop of its own between
                 // its parent's events), in a transaction of its own.
                 if instance.drain_pending() {
-                    let db = instance.state_mut().db.as_mut().expect("facets have a database");
-                    db.begin_event().map_err(storage_error)?;
+                    instance.state_mut().storage.begin_event().map_err(storage_error)?;
                     let drained = instance.drain().await;
-                    let db = instance.state_mut().db.as_mut().expect("facets have a database");
+                    let db = &mut instance.state_mut().storage;
                     match drained {
                         Ok(js) => {
                             let _ = db.commit_event();
@@ -514,15 +513,15 @@ impl sql::Host for HostState {
         let tick = super::EPOCH_TICK.as_millis() as u64;
         let left_ms = (self.limits.cpu_ms as u64).saturating_sub(self.cpu_ticks as u64 * tick);
         let started = std::time::Instant::now();
-        if let Some(db) = self.db.as_ref() {
+        let result = self.database().and_then(|db| {
             db.set_deadline(Some(started + std::time::Duration::from_millis(left_ms)));
-        }
-        let result = self.database().and_then(|db| db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error));
+            db.sql_exec(&query, &bindings, MAX_SQL_RESULT_BYTES).map_err(storage_error)
+        });
         if let Ok(r) = &result {
             self.usage.rows_read += r.rows_read;
             self.usage.rows_written += r.rows_written;
         }
-        if let Some(db) = self.db.as_ref() {
+        if let Some(db) = self.storage.opened() {
             db.set_deadline(None);
         }
         let used_ticks = (started.elapsed().as_millis() as u64 / tick) as u32;

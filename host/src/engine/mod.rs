@@ -30,7 +30,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use bindings::{Entry, HttpRequest, HttpResponse, JsError, ObjectId, Worker, WorkerCode};
 
-use crate::storage::Database;
+use crate::storage::Storage;
 
 /// The engine component built from `guest-js/` (see `scripts/build-engine`).
 pub const ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.wasm");
@@ -254,8 +254,8 @@ impl std::fmt::Display for Label {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    /// The object's database; `None` for the entry worker (no storage there).
-    pub db: Option<Database>,
+    /// The object's database (opened on first use); none for the entry worker.
+    pub storage: Storage,
     pub services: Arc<dyn Services>,
     pub label: Label,
     /// The objects the current event runs in (see [`Services::fetch`]).
@@ -463,12 +463,12 @@ impl Runtime {
         &self,
         services: Arc<dyn Services>,
         label: Label,
-        mut db: impl FnMut() -> Result<Option<Database>>,
+        mut storage: impl FnMut() -> Storage,
     ) -> Result<Instance> {
         let mut last = None;
         for _ in 0..20 {
             self.make_room(&*services).await?;
-            match self.instantiate(services.clone(), label.clone(), db()?).await {
+            match self.instantiate(services.clone(), label.clone(), storage()).await {
                 Err(e) if e.downcast_ref::<PoolExhausted>().is_some() => last = Some(e),
                 other => return other,
             }
@@ -495,7 +495,7 @@ impl Runtime {
         &self,
         services: Arc<dyn Services>,
         label: Label,
-        db: Option<Database>,
+        storage: Storage,
     ) -> Result<Instance> {
         let used = self.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let slot = SlotGuard(self.live.clone());
@@ -508,7 +508,7 @@ impl Runtime {
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            db,
+            storage,
             services,
             label,
             chain: Arc::new(Vec::new()),

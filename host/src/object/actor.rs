@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::{Event, EventError, EventKind, EventOutput, Registry};
 use crate::engine::{Entry, Instance, Label, ObjectId};
-use crate::storage::Database;
+use crate::storage::Storage;
 
 pub(crate) async fn run(
     registry: Arc<Registry>,
@@ -64,8 +64,7 @@ pub(crate) async fn run(
         chain.push(format!("{class}:{}", id.hex));
         inst.state_mut().chain = Arc::new(chain);
 
-        let db = inst.state_mut().db.as_mut().expect("objects have a database");
-        if let Err(e) = db.begin_event() {
+        if let Err(e) = inst.state_mut().storage.begin_event() {
             let _ = event.reply.send(Err(EventError::Internal(format!("storage: {e}"))));
             continue;
         }
@@ -76,7 +75,7 @@ pub(crate) async fn run(
             }
         };
         let used = inst.state_mut().usage.take();
-        let db = inst.state_mut().db.as_mut().expect("objects have a database");
+        let db = &mut inst.state_mut().storage;
         let reply = match outcome {
             // A JS exception does not undo the writes made before it (as on Cloudflare).
             Ok(result) => match db.commit_event() {
@@ -117,13 +116,12 @@ pub(crate) async fn run(
 /// Runs the `ctx.waitUntil` work of the last event; `false` when the instance
 /// trapped (a limit) and must be discarded.
 async fn drain(inst: &mut Instance, label: &Label) -> bool {
-    let db = inst.state_mut().db.as_mut().expect("objects have a database");
-    if let Err(e) = db.begin_event() {
+    if let Err(e) = inst.state_mut().storage.begin_event() {
         tracing::error!(object = %label, "waitUntil: storage: {e}");
         return true;
     }
     let outcome = inst.drain().await;
-    let db = inst.state_mut().db.as_mut().expect("objects have a database");
+    let db = &mut inst.state_mut().storage;
     match outcome {
         Ok(result) => {
             if let Err(e) = db.commit_event()
@@ -147,11 +145,19 @@ async fn drain(inst: &mut Instance, label: &Label) -> bool {
 
 async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -> Result<Instance, EventError> {
     let dir = registry.options.data_dir.join(class).join(&id.hex);
-    registry.admit_object(class, &dir)?;
     let path = dir.join("state.sqlite");
+    // The database (and the object's folder) is made when the code first
+    // uses storage; only then does the object count against the limit.
+    let admit = || -> crate::storage::Admit {
+        let (registry, class, dir) = (registry.this.clone(), class.to_string(), dir.clone());
+        Box::new(move || match registry.upgrade() {
+            Some(registry) => registry.admit_object(&class, &dir).map_err(|e| e.into_js().message),
+            None => Err("the server is shutting down".into()),
+        })
+    };
     let mut instance = registry
         .runtime
-        .instantiate_with_room(registry.services(), label.clone(), || open_database(registry, &path).map(Some))
+        .instantiate_with_room(registry.services(), label.clone(), || Storage::lazy(path.clone(), registry.options.storage.clone(), admit()))
         .await
         .map_err(|e| EventError::Internal(format!("could not start {label}: {e:#}")))?;
     instance.state_mut().facet_dir = Some(dir.join("facets"));
@@ -164,21 +170,5 @@ async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -
         Ok(Ok(())) => Ok(instance),
         Ok(Err(js)) => Err(EventError::Js(js)),
         Err(trap) => Err(EventError::Internal(format!("{label} trapped in its constructor: {trap:#}"))),
-    }
-}
-
-/// Opens an object's database, waiting briefly if an evicted actor of the same
-/// object is still closing it.
-fn open_database(registry: &Registry, path: &std::path::Path) -> anyhow::Result<Database> {
-    let mut attempts = 0;
-    loop {
-        match Database::open(path, &registry.options.storage) {
-            Ok(db) => return Ok(db),
-            Err(crate::storage::StorageError::Locked { .. }) if attempts < 200 => {
-                attempts += 1;
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(e) => return Err(anyhow::anyhow!("could not open the database {}: {e}", path.display())),
-        }
     }
 }

@@ -212,7 +212,7 @@ impl Registry {
         used.errors += reply.is_err() as u64;
         used.wall_ms += elapsed.as_millis() as u64;
         let storage = if used.rows_written > 0 {
-            instance.and_then(|i| i.state().db.as_ref()).and_then(|db| db.database_size().ok())
+            instance.and_then(|i| i.state().storage.opened()).and_then(|db| db.database_size().ok())
         } else {
             None
         };
@@ -260,7 +260,7 @@ impl Registry {
             None => {
                 let mut i = self
                     .runtime
-                    .instantiate_with_room(self.services(), Label::default(), || Ok(None))
+                    .instantiate_with_room(self.services(), Label::default(), || crate::storage::Storage::None)
                     .await
                     .map_err(|e| EventError::Internal(format!("could not start the worker: {e:#}")))?;
                 match i.load(&self.code.worker).await {

@@ -71,6 +71,10 @@ pub enum StorageError {
     #[error(transparent)]
     Sqlite(#[from] SqliteError),
 
+    /// The host refused to create the database (e.g. the namespace's object limit).
+    #[error("{0}")]
+    Refused(String),
+
     #[error("cannot create the directory of database {}: {source}", path.display())]
     CreateDir {
         path: PathBuf,

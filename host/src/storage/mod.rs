@@ -49,6 +49,7 @@ macro_rules! internal_sql {
 
 mod error;
 mod kv;
+mod lazy;
 pub mod policy;
 mod split;
 mod sql;
@@ -66,6 +67,7 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, ffi};
 
 pub use error::{SqliteError, StorageError};
 pub use kv::KvListOptions;
+pub use lazy::{Admit, Storage};
 pub use sql::{ExecResult, STATEMENT_CACHE_CAPACITY, SqlValue};
 
 use policy::{AuthState, Trusted};
