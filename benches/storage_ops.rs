@@ -33,16 +33,16 @@ fn main() -> anyhow::Result<()> {
         let mut inst = runtime.instantiate(facets::worker::no_services(&runtime), Label::default(), facets::storage::Storage::Open(db)).await?;
         inst.load(&code.worker).await??;
         let id = ObjectId { hex: "1".repeat(64), name: Some("ops".into()) };
-        inst.state_mut().db.as_mut().unwrap().begin_event()?;
+        inst.state_mut().storage.begin_event()?;
         inst.start_object("Ops", &id).await??;
-        inst.state_mut().db.as_mut().unwrap().commit_event()?;
+        inst.state_mut().storage.commit_event()?;
 
         let mut run = async |op: &str, n: usize| -> anyhow::Result<Duration> {
             let req = HttpRequest { method: "GET".into(), url: format!("http://b/?op={op}&n={n}"), headers: vec![], body: None };
             let t = Instant::now();
-            inst.state_mut().db.as_mut().unwrap().begin_event()?;
+            inst.state_mut().storage.begin_event()?;
             let res = inst.fetch(Entry::DurableObject, &req).await??;
-            inst.state_mut().db.as_mut().unwrap().commit_event()?;
+            inst.state_mut().storage.commit_event()?;
             anyhow::ensure!(res.status == 200, "{op}: status {}", res.status);
             Ok(t.elapsed())
         };
@@ -101,6 +101,29 @@ fn main() -> anyhow::Result<()> {
             let host = median(host) / N as f64;
             println!("| {op:<14} | {js:>10.2} | {host:>10.2} | {:>6.1}x |", js / host);
         }
+
+        // Opening an object's database: a new one (its folder, the file, WAL
+        // mode, the kv table) against an existing one (the baseline).
+        let paths: Vec<_> = (0..N).map(|i| dir.path().join("objects").join(format!("{i:04}")).join("state.sqlite")).collect();
+        let mut new = Vec::with_capacity(N);
+        for path in &paths {
+            let t = Instant::now();
+            let db = Database::open(path, &storage)?;
+            new.push(t.elapsed());
+            drop(db);
+        }
+        let mut existing = Vec::with_capacity(N);
+        for path in &paths {
+            let t = Instant::now();
+            let db = Database::open(path, &storage)?;
+            existing.push(t.elapsed());
+            drop(db);
+        }
+        println!("\nopening an object's database, {N} each (median µs; durability {:?})\n", storage.durability);
+        println!("| {:<14} | {:>10} |", "database", "open");
+        println!("|{:-<16}|{:->12}|", "", "");
+        println!("| {:<14} | {:>10.1} |", "new", median(new));
+        println!("| {:<14} | {:>10.1} |", "existing", median(existing));
         Ok(())
     })
 }

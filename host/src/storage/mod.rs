@@ -167,6 +167,70 @@ fn create_dirs_durably(dir: &Path, durability: Durability) -> std::io::Result<()
     Ok(())
 }
 
+/// The kv table of every database (see [`Database::kv_get`]).
+const KV_TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS __cf_kv (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID";
+
+/// The bytes of a new, empty database: WAL mode and the kv table, made once
+/// per process by SQLite itself (in a scratch file in `dir`, removed after).
+fn template(dir: &Path) -> std::io::Result<&'static [u8]> {
+    static TEMPLATE: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+    let made = TEMPLATE.get_or_init(|| {
+        let path = dir.join(format!(".facets-template-{}.sqlite", std::process::id()));
+        let make = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+            let _ = fs::remove_file(&path);
+            {
+                let conn = Connection::open(&path)?;
+                let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(format!("journal mode {mode}").into());
+                }
+                conn.execute(KV_TABLE_SQL, [])?;
+                // Closing checkpoints the WAL into the file and removes it.
+                conn.close().map_err(|(_, e)| e)?;
+            }
+            Ok(fs::read(&path)?)
+        };
+        let made = make().map_err(|e| format!("making the database template: {e}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        made
+    });
+    made.as_deref().map_err(|e| std::io::Error::other(e.clone()))
+}
+
+/// Puts a copy of the template at `path` (written under another name, then
+/// renamed: a crash leaves no half-written database). `false`: no template
+/// (SQLite then makes the database itself), or `path` appeared meanwhile.
+fn create_from_template(path: &Path, durability: Durability) -> std::io::Result<bool> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let bytes = match template(dir) {
+        Ok(b) => b,
+        Err(e) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| tracing::warn!("{e}; new databases are made by SQLite"));
+            return Ok(false);
+        }
+    };
+    let partial = path.with_file_name(format!(".{}.new", path.file_name().and_then(|n| n.to_str()).unwrap_or("db")));
+    let mut file = fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    if durability == Durability::Full {
+        file.sync_all()?;
+    }
+    drop(file);
+    if path.exists() {
+        let _ = fs::remove_file(&partial);
+        return Ok(false);
+    }
+    fs::rename(&partial, path)?;
+    if durability == Durability::Full {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(true)
+}
+
 /// SQLite virtual-machine steps between two checks of the deadline.
 const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
@@ -195,6 +259,13 @@ impl Database {
                 }
             }
         };
+        // A new database starts as a copy of the template (WAL mode, kv table):
+        // one small write instead of SQLite switching the file to WAL and
+        // creating the table in two transactions of its own.
+        let from_template = !path.exists() && create_from_template(path, opts.durability).map_err(|source| StorageError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
         // No SQLITE_OPEN_URI: a path is a path.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -224,11 +295,9 @@ impl Database {
                 mode,
             });
         }
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS __cf_kv (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
-            [],
-        )
-        .map_err(open_error)?;
+        if !from_template {
+            conn.execute(KV_TABLE_SQL, []).map_err(open_error)?;
+        }
 
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let auth = Arc::new(AuthState::default());

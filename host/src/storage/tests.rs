@@ -723,3 +723,30 @@ fn open_reports_an_unusable_path() {
         )
     );
 }
+
+/// A new database is a copy of the template: in WAL mode, with the kv table,
+/// usable at once, and nothing but the database is left in its folder.
+#[test]
+fn new_databases_start_from_the_template_and_leave_no_scratch_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b"] {
+        let path = dir.path().join(name).join("state.sqlite");
+        let mut db = Database::open(&path, &StorageOptions::default()).unwrap();
+        let header = std::fs::read(&path).unwrap();
+        assert_eq!(&header[..16], b"SQLite format 3\0");
+        assert_eq!((header[18], header[19]), (2, 2), "WAL mode is in the file's header");
+        db.begin_event().unwrap();
+        db.kv_put("k", name.as_bytes()).unwrap();
+        db.sql_exec("CREATE TABLE t (x)", &[], usize::MAX).unwrap();
+        db.commit_event().unwrap();
+        drop(db);
+        let mut db = Database::open(&path, &StorageOptions::default()).unwrap();
+        assert_eq!(db.kv_get("k").unwrap().as_deref(), Some(name.as_bytes()), "{name} kept its data");
+        let left: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("state.sqlite"))
+            .collect();
+        assert!(left.is_empty(), "scratch files left in {}: {left:?}", path.parent().unwrap().display());
+    }
+}
