@@ -234,6 +234,11 @@
   }
 
   function serialize(value) {
+    // Small integers and booleans (the commonest stored values) directly.
+    if (typeof value === "number" && (value | 0) === value && !O.is(value, -0)) {
+      return new Uint8Array([CLONE_VERSION, T.INT, value & 255, (value >> 8) & 255, (value >> 16) & 255, (value >>> 24) & 255]);
+    }
+    if (typeof value === "boolean") return new Uint8Array([CLONE_VERSION, value ? T.TRUE : T.FALSE]);
     const w = new Writer();
     w.byte(CLONE_VERSION);
     writeValue(w, value, new Map());
@@ -414,6 +419,9 @@
   }
 
   function deserialize(bytes) {
+    if (bytes.length === 6 && bytes[0] === CLONE_VERSION && bytes[1] === T.INT) {
+      return bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24);
+    }
     const r = new Reader(bytes);
     const version = r.byte();
     if (version !== CLONE_VERSION) throw makeError("DataCloneError", `unknown value format ${version}`);

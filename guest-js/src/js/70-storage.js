@@ -135,7 +135,8 @@
 
   function checkedPut(key, value, what) {
     const bytes = serialize(value);
-    const keyBytes = host.utf8Encode(key).byteLength;
+    // A key's UTF-8 form is at most 3 bytes per UTF-16 unit: count exactly only near the limit.
+    const keyBytes = key.length * 3 + bytes.length <= MAX_ENTRY_BYTES ? 0 : host.utf8Encode(key).byteLength;
     if (keyBytes + bytes.length > MAX_ENTRY_BYTES) {
       throw new RangeError(`${what}: key and value together must be at most 2 MiB (got ${keyBytes + bytes.length} bytes)`);
     }
