@@ -27,11 +27,16 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 fn cache_key(engine: &wasmtime::Engine, component_bytes: &[u8]) -> String {
-    let digest = Sha256::digest(component_bytes);
+    // The built-in engine's digest was computed at build time (build.rs).
+    let digest = if std::ptr::eq(component_bytes, super::ENGINE_COMPONENT) {
+        env!("FACETS_ENGINE_SHA256").to_string()
+    } else {
+        hex::encode(Sha256::digest(component_bytes))
+    };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     // wasmtime's own header check catches a different wasmtime version.
-    format!("engine-{}-{:016x}", hex::encode(&digest[..12]), h.finish())
+    format!("engine-{}-{:016x}", &digest[..24], h.finish())
 }
 
 /// Loads the compiled engine from `cache_dir`, compiling and storing it when
@@ -54,12 +59,10 @@ pub fn load(engine: &wasmtime::Engine, component_bytes: &[u8], cache_dir: &Path)
 
 fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
     let expected: u32 = std::fs::read_to_string(crc_path).ok()?.trim().parse().ok()?;
-    let bytes = std::fs::read(path).ok()?;
-    if crc32fast::hash(&bytes) != expected {
+    if crc_of(path).ok()? != expected {
         tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
         return None;
     }
-    drop(bytes);
     match deserialize(engine, path) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -67,6 +70,20 @@ fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<C
             None
         }
     }
+}
+
+/// The CRC of a file, read through a read-only mapping: the pages come from
+/// the page cache (which wasmtime's own mapping of the file then shares)
+/// rather than being copied into a fresh buffer.
+#[expect(unsafe_code, reason = "mapping a file is unsafe if another process truncates it meanwhile")]
+fn crc_of(path: &Path) -> std::io::Result<u32> {
+    let file = std::fs::File::open(path)?;
+    // SAFETY: cache files are written under a temporary name and renamed into
+    // place, never modified in place, and the mapping only lives for this
+    // function. Only another process truncating the file meanwhile could make
+    // a read fault (SIGBUS); wasmtime's own mapping of it carries that risk too.
+    let map = unsafe { memmap2::Mmap::map(&file) }?;
+    Ok(crc32fast::hash(&map))
 }
 
 #[expect(unsafe_code, reason = "wasmtime's deserialization is unsafe: it maps machine code")]
@@ -132,6 +149,16 @@ mod tests {
         std::fs::write(&cwasm, b"truncated").expect("truncate");
         let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("a truncated cache is rebuilt");
         assert!(!hit);
+    }
+
+    /// The digest build.rs computed is the built-in engine's (so its cache key
+    /// is the one hashing it at start would give).
+    #[test]
+    fn the_built_in_engines_digest_is_its_sha256() {
+        let engine = engine();
+        let runtime_hashed = cache_key(&engine, &super::super::ENGINE_COMPONENT.to_vec());
+        assert_eq!(cache_key(&engine, super::super::ENGINE_COMPONENT), runtime_hashed);
+        assert_eq!(env!("FACETS_ENGINE_SHA256"), hex::encode(Sha256::digest(super::super::ENGINE_COMPONENT)));
     }
 
     #[test]
