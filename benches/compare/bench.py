@@ -126,6 +126,16 @@ class Server:
                     return int(line.split()[1])
         return None
 
+    # Proportional set size: a page shared by several mappings (facets maps
+    # its engine image copy-on-write into every instance slot; RSS counts
+    # such a page once per mapping) counts once, split among its users.
+    def pss_kib(self):
+        with open(f"/proc/{self.proc.pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        return None
+
     def stop(self):
         self.conn.close()
         self.proc.send_signal(signal.SIGTERM)
@@ -231,7 +241,8 @@ def measure_memory(kind, args, marks=(1, 100, 1000)):
                 created += 1
             time.sleep(0.5)
             rss[mark] = s.rss_kib() / 1024
-            log(f"{kind}: {mark} objects, RSS {rss[mark]:.1f} MiB")
+            rss[f"pss{mark}"] = s.pss_kib() / 1024
+            log(f"{kind}: {mark} objects, RSS {rss[mark]:.1f} MiB, PSS {rss[f'pss{mark}']:.1f} MiB")
         # A hint whether object #0 is still live: its next request's latency
         # (≈ warm latency if live, ≈ new-object latency if it was evicted).
         rss["check"], _ = s.post("mem-0", "mem-code-0", app_source("mem-0"))
@@ -275,6 +286,10 @@ def main():
         rows.append((f"RSS with {mark} live object(s) (MiB)", f["rss"][mark], w["rss"][mark]))
     per = lambda x: (x["rss"][1000] - x["rss"][1]) * 1024 / 999
     rows.append(("RSS per object ((RSS@1000 − RSS@1)/999, KiB)", per(f), per(w)))
+    for mark in (1, 1000):
+        rows.append((f"PSS with {mark} live object(s) (MiB)", f["rss"][f"pss{mark}"], w["rss"][f"pss{mark}"]))
+    pss_per = lambda x: (x["rss"]["pss1000"] - x["rss"]["pss1"]) * 1024 / 999
+    rows.append(("PSS per object ((PSS@1000 − PSS@1)/999, KiB)", pss_per(f), pss_per(w)))
 
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  ")
     print(f"nproc: {os.cpu_count()} (os.cpu_count), `nproc`: "
