@@ -200,15 +200,24 @@ fn main() -> anyhow::Result<()> {
                 let res = registry.fetch_entry(platform_request(&format!("touch-{k}"))).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 anyhow::ensure!(res.body == b"1", "unexpected answer {:?}", String::from_utf8_lossy(&res.body));
                 if (k + 1) % 10_000 == 0 {
-                    let (rss, _) = memory();
-                    eprintln!("touched {} objects: RSS {:.1} MiB, {} live, {:.1} s", k + 1, rss as f64 / 1024.0, registry.live_objects(), t.elapsed().as_secs_f64());
+                    let (rss, pss) = memory();
+                    eprintln!(
+                        "touched {} objects: RSS {:.1} MiB, PSS {:.1} MiB, {} live, {:.1} s",
+                        k + 1,
+                        rss as f64 / 1024.0,
+                        pss as f64 / 1024.0,
+                        registry.live_objects(),
+                        t.elapsed().as_secs_f64()
+                    );
                 }
             }
             let after = memory();
             println!(
-                "\ntouched {touch} objects once each (1,000 instance slots, eviction): RSS {:.1} MiB before, {:.1} MiB after, {} objects live, {:.1} s",
+                "\ntouched {touch} objects once each (1,000 instance slots, eviction): RSS {:.1} MiB before, {:.1} MiB after; PSS {:.1} MiB before, {:.1} MiB after; {} objects live, {:.1} s",
                 before.0 as f64 / 1024.0,
                 after.0 as f64 / 1024.0,
+                before.1 as f64 / 1024.0,
+                after.1 as f64 / 1024.0,
                 registry.live_objects(),
                 t.elapsed().as_secs_f64()
             );
