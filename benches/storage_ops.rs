@@ -105,20 +105,20 @@ fn main() -> anyhow::Result<()> {
         // Opening an object's database: a new one (its folder, the file, WAL
         // mode, the kv table) against an existing one (the baseline).
         let paths: Vec<_> = (0..N).map(|i| dir.path().join("objects").join(format!("{i:04}")).join("state.sqlite")).collect();
-        let mut new = Vec::with_capacity(N);
-        for path in &paths {
-            let t = Instant::now();
-            let db = Database::open(path, &storage)?;
-            new.push(t.elapsed());
-            drop(db);
-        }
-        let mut existing = Vec::with_capacity(N);
-        for path in &paths {
-            let t = Instant::now();
-            let db = Database::open(path, &storage)?;
-            existing.push(t.elapsed());
-            drop(db);
-        }
+        let open_all = || -> anyhow::Result<Vec<Duration>> {
+            paths
+                .iter()
+                .map(|path| {
+                    let t = Instant::now();
+                    let db = Database::open(path, &storage)?;
+                    let took = t.elapsed();
+                    drop(db);
+                    Ok(took)
+                })
+                .collect()
+        };
+        let new = open_all()?;
+        let existing = open_all()?;
         println!("\nopening an object's database, {N} each (median µs; durability {:?})\n", storage.durability);
         println!("| {:<14} | {:>10} |", "database", "open");
         println!("|{:-<16}|{:->12}|", "", "");

@@ -119,22 +119,21 @@ class Server:
             raise RuntimeError(f"{self.kind}: HTTP {r.status}: {body[:300]!r}")
         return ms, body.decode()
 
-    def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
+    def _proc_kib(self, file, field):
+        with open(f"/proc/{self.proc.pid}/{file}") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
         return None
+
+    def rss_kib(self):
+        return self._proc_kib("status", "VmRSS:")
 
     # Proportional set size: a page shared by several mappings (facets maps
     # its engine image copy-on-write into every instance slot; RSS counts
     # such a page once per mapping) counts once, split among its users.
     def pss_kib(self):
-        with open(f"/proc/{self.proc.pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-        return None
+        return self._proc_kib("smaps_rollup", "Pss:")
 
     def stop(self):
         self.conn.close()

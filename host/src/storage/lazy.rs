@@ -62,34 +62,25 @@ impl Storage {
 
     /// Starts an event: its writes commit (or roll back) together.
     pub fn begin_event(&mut self) -> Result<(), StorageError> {
-        match self {
-            Storage::Open(db) => db.begin_event(),
-            Storage::Unopened { in_event, .. } => {
-                *in_event = true;
-                Ok(())
-            }
-            Storage::None => Ok(()),
-        }
+        self.event(true, Database::begin_event)
     }
 
     /// Commits the event (see [`Database::commit_event`]).
     pub fn commit_event(&mut self) -> Result<(), StorageError> {
-        match self {
-            Storage::Open(db) => db.commit_event(),
-            Storage::Unopened { in_event, .. } => {
-                *in_event = false;
-                Ok(())
-            }
-            Storage::None => Ok(()),
-        }
+        self.event(false, Database::commit_event)
     }
 
     /// Discards the event's writes (see [`Database::rollback_event`]).
     pub fn rollback_event(&mut self) -> Result<(), StorageError> {
+        self.event(false, Database::rollback_event)
+    }
+
+    /// `step` on an open database; else only whether an event is open.
+    fn event(&mut self, open: bool, step: fn(&mut Database) -> Result<(), StorageError>) -> Result<(), StorageError> {
         match self {
-            Storage::Open(db) => db.rollback_event(),
+            Storage::Open(db) => step(db),
             Storage::Unopened { in_event, .. } => {
-                *in_event = false;
+                *in_event = open;
                 Ok(())
             }
             Storage::None => Ok(()),
