@@ -194,6 +194,8 @@ fn main() -> anyhow::Result<()> {
             };
             let prepared = facets::server::prepare(&project, &options).await?;
             let registry = prepared.registry;
+            // As `facets serve` does: metered usage goes to disk every second.
+            let flusher = facets::usage::spawn_flusher(registry.usage().clone(), std::time::Duration::from_secs(1));
             let before = memory();
             let t = Instant::now();
             for k in 0..touch {
@@ -221,6 +223,7 @@ fn main() -> anyhow::Result<()> {
                 registry.live_objects(),
                 t.elapsed().as_secs_f64()
             );
+            flusher.abort();
             registry.shutdown().await;
         }
         Ok(())
