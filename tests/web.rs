@@ -300,6 +300,7 @@ fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
     for want in [("x-custom", "one"), ("content-type", "text/plain"), ("accept", "a, b")] {
         assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
     }
+    assert!(!got.iter().any(|(k, _)| k == "x-derived"), "a header set on a derived request leaked into the original: {got:?}");
 
     let wrapped = host.request("POST", "/?wrap", &headers, Some("second")).json();
     assert_eq!(wrapped["cloneSaw"]["body"], "second");
