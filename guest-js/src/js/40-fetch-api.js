@@ -67,7 +67,6 @@
         if (!h.#map.has(n)) h.#map.set(n, v);
       };
       headerPairs = (h) => {
-        if (!(#map in h)) return [...h].map(([k, v]) => [String(k), String(v)]);
         const map = h.#map;
         const names = map.size > 1 ? [...map.keys()].sort() : [...map.keys()];
         const out = [];
