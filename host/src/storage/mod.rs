@@ -521,12 +521,11 @@ impl Database {
     /// the open event; what Cloudflare reports as `ctx.storage.sql.databaseSize`.
     pub fn size_bytes(&self) -> Result<u64, StorageError> {
         let _trusted = self.trusted();
-        let size: i64 = self
-            .conn
-            .prepare_host(internal_sql!(
-                "SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s"
-            ))?
-            .query_row([], |row| row.get(0))?;
+        // Two cached PRAGMA statements: the pragma_*() table functions would
+        // prepare their PRAGMA again at every call (metering asks after
+        // every event that wrote).
+        let pragma = |sql: &str| -> rusqlite::Result<i64> { self.conn.prepare_host(sql)?.query_row([], |row| row.get(0)) };
+        let size = pragma(internal_sql!("PRAGMA page_count"))? * pragma(internal_sql!("PRAGMA page_size"))?;
         Ok(u64::try_from(size).unwrap_or(0))
     }
 
