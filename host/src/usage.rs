@@ -71,6 +71,25 @@ struct Pending {
     storage_bytes: Option<u64>,
 }
 
+fn column_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    r.get::<_, i64>(i).map(|v| v as u64)
+}
+
+/// The counters in columns `first..first + 8`, in the table's order.
+fn counters_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counters> {
+    let n = |k: usize| column_u64(r, first + k);
+    Ok(Counters {
+        requests: n(0)?,
+        errors: n(1)?,
+        cpu_ms: n(2)?,
+        wall_ms: n(3)?,
+        rows_read: n(4)?,
+        rows_written: n(5)?,
+        subrequests: n(6)?,
+        instance_starts: n(7)?,
+    })
+}
+
 /// The usage database and the counters not yet written to it.
 pub struct Usage {
     db: Mutex<rusqlite::Connection>,
@@ -160,22 +179,12 @@ impl Usage {
              ORDER BY namespace, object, facet",
         )?;
         let rows = stmt.query_map(rusqlite::params![namespace, object], |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
             Ok(Row {
                 namespace: r.get(0)?,
                 object: r.get(1)?,
                 facet: r.get(2)?,
-                counters: Counters {
-                    requests: n(3)?,
-                    errors: n(4)?,
-                    cpu_ms: n(5)?,
-                    wall_ms: n(6)?,
-                    rows_read: n(7)?,
-                    rows_written: n(8)?,
-                    subrequests: n(9)?,
-                    instance_starts: n(10)?,
-                },
-                storage_bytes: n(11)?,
+                counters: counters_at(r, 3)?,
+                storage_bytes: column_u64(r, 11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -193,22 +202,7 @@ impl Usage {
             let mut rows = stmt.query(rusqlite::params![key.namespace, key.object, key.facet])?;
             match rows.next()? {
                 None => None,
-                Some(r) => {
-                    let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
-                    Some((
-                        Counters {
-                            requests: n(0)?,
-                            errors: n(1)?,
-                            cpu_ms: n(2)?,
-                            wall_ms: n(3)?,
-                            rows_read: n(4)?,
-                            rows_written: n(5)?,
-                            subrequests: n(6)?,
-                            instance_starts: n(7)?,
-                        },
-                        n(8)?,
-                    ))
-                }
+                Some(r) => Some((counters_at(r, 0)?, column_u64(r, 8)?)),
             }
         };
         let pending = self.pending.lock().expect("usage lock");
