@@ -26,13 +26,28 @@ pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("facets-cache")
 }
 
-fn cache_key(engine: &wasmtime::Engine, component_bytes: &[u8]) -> String {
-    // The built-in engine's digest was computed at build time (build.rs).
-    let digest = if std::ptr::eq(component_bytes, super::ENGINE_COMPONENT) {
-        env!("FACETS_ENGINE_SHA256").to_string()
-    } else {
-        hex::encode(Sha256::digest(component_bytes))
-    };
+/// An engine component and the SHA-256 of its bytes (hex), its cache key.
+pub struct Source<'a> {
+    bytes: &'a [u8],
+    digest: std::borrow::Cow<'static, str>,
+}
+
+impl Source<'static> {
+    /// The engine built into this binary; build.rs computed its digest, so
+    /// start-up does not hash 3.6 MB.
+    pub fn built_in() -> Self {
+        Source { bytes: super::ENGINE_COMPONENT, digest: env!("FACETS_ENGINE_SHA256").into() }
+    }
+}
+
+impl<'a> Source<'a> {
+    /// Another engine (`FACETS_ENGINE`, `--engine`): hashed here.
+    pub fn of(bytes: &'a [u8]) -> Self {
+        Source { bytes, digest: hex::encode(Sha256::digest(bytes)).into() }
+    }
+}
+
+fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     // wasmtime's own header check catches a different wasmtime version.
@@ -41,14 +56,14 @@ fn cache_key(engine: &wasmtime::Engine, component_bytes: &[u8]) -> String {
 
 /// Loads the compiled engine from `cache_dir`, compiling and storing it when
 /// the cache has no valid copy. Returns the component and whether it was a hit.
-pub fn load(engine: &wasmtime::Engine, component_bytes: &[u8], cache_dir: &Path) -> Result<(Component, bool)> {
-    let key = cache_key(engine, component_bytes);
+pub fn load(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) -> Result<(Component, bool)> {
+    let key = cache_key(engine, &source.digest);
     let path = cache_dir.join(format!("{key}.cwasm"));
     let crc_path = cache_dir.join(format!("{key}.crc"));
     if let Some(component) = try_load(engine, &path, &crc_path) {
         return Ok((component, true));
     }
-    let component = Component::new(engine, component_bytes)
+    let component = Component::new(engine, source.bytes)
         .map_err(anyhow::Error::from)
         .context("compiling the engine component")?;
     if let Err(e) = store(&component, cache_dir, &path, &crc_path) {
@@ -127,9 +142,9 @@ mod tests {
     fn a_corrupt_cache_file_is_recompiled_not_trusted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine();
-        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("first load compiles");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("first load compiles");
         assert!(!hit, "an empty cache cannot hit");
-        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("second load");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("second load");
         assert!(hit, "the second load uses the cache");
 
         let cwasm = std::fs::read_dir(dir.path())
@@ -141,13 +156,13 @@ mod tests {
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
         std::fs::write(&cwasm, &bytes).expect("corrupt it");
-        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("a corrupt cache is rebuilt");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("a corrupt cache is rebuilt");
         assert!(!hit, "a corrupt file must not be used");
-        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("and stored again");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("and stored again");
         assert!(hit);
 
         std::fs::write(&cwasm, b"truncated").expect("truncate");
-        let (_, hit) = load(&engine, COMPONENT, dir.path()).expect("a truncated cache is rebuilt");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("a truncated cache is rebuilt");
         assert!(!hit);
     }
 
@@ -155,19 +170,19 @@ mod tests {
     /// is the one hashing it at start would give).
     #[test]
     fn the_built_in_engines_digest_is_its_sha256() {
-        let engine = engine();
-        let runtime_hashed = cache_key(&engine, &super::super::ENGINE_COMPONENT.to_vec());
-        assert_eq!(cache_key(&engine, super::super::ENGINE_COMPONENT), runtime_hashed);
-        assert_eq!(env!("FACETS_ENGINE_SHA256"), hex::encode(Sha256::digest(super::super::ENGINE_COMPONENT)));
+        let built_in = Source::built_in();
+        let hashed = Source::of(super::super::ENGINE_COMPONENT);
+        assert_eq!(built_in.bytes, hashed.bytes);
+        assert_eq!(built_in.digest, hashed.digest);
     }
 
     #[test]
     fn a_different_engine_gets_a_different_cache_entry() {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine();
-        load(&engine, COMPONENT, dir.path()).expect("load");
+        load(&engine, &Source::of(COMPONENT), dir.path()).expect("load");
         let other = b"\0asm\x0d\0\x01\0\0\x05\x04name";
-        let (_, hit) = load(&engine, other, dir.path()).expect("other engine");
+        let (_, hit) = load(&engine, &Source::of(other), dir.path()).expect("other engine");
         assert!(!hit, "another engine's bytes must not reuse this cache entry");
     }
 }

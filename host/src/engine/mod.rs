@@ -33,7 +33,7 @@ pub use bindings::{Entry, HttpRequest, HttpResponse, JsError, ObjectId, Worker, 
 use crate::storage::Storage;
 
 /// The engine component built from `guest-js/` (see `scripts/build-engine`).
-pub const ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.wasm");
+pub static ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.wasm");
 
 /// How often the epoch advances; a running guest yields to other tasks on the
 /// same thread at every tick.
@@ -388,13 +388,17 @@ impl Runtime {
         let engine = wasmtime::Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
 
         let engine_path = std::env::var_os("FACETS_ENGINE").map(PathBuf::from).or_else(|| options.engine_path.clone());
-        let bytes: std::borrow::Cow<'static, [u8]> = match &engine_path {
-            Some(path) => std::fs::read(path)
-                .with_context(|| format!("reading the engine component {}", path.display()))?
-                .into(),
-            None => ENGINE_COMPONENT.into(),
+        let other = match &engine_path {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading the engine component {}", path.display()))?)
+            }
+            None => None,
         };
-        let (component, hit) = cache::load(&engine, &bytes, &options.cache_dir)?;
+        let source = match &other {
+            Some(bytes) => cache::Source::of(bytes),
+            None => cache::Source::built_in(),
+        };
+        let (component, hit) = cache::load(&engine, &source, &options.cache_dir)?;
         tracing::debug!(cache_hit = hit, "engine component ready");
 
         let mut linker: Linker<HostState> = Linker::new(&engine);
