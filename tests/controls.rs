@@ -262,3 +262,30 @@ fn a_supervisor_reads_its_facets_usage() {
     assert!(v["metered"]["instance_starts"].as_u64().unwrap() >= 1, "{v}");
     assert!(v["never"].is_null(), "{v}");
 }
+
+/// The instance that loads the project at start-up (to refuse a project whose
+/// top-level code fails) serves the first request: that request starts no
+/// instance of its own.
+#[test]
+fn the_instance_that_checked_the_project_at_start_up_serves_the_first_request() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &[]);
+    let starts = || {
+        let m = host.admin_get("/metrics", Some(TOKEN)).body;
+        m.lines()
+            .find_map(|l| l.strip_prefix("facets_instance_starts_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no instance starts in:\n{m}"))
+    };
+    let at_start = starts();
+    let r = host.get("/pollution");
+    assert_eq!((r.status, r.body.as_str()), (200, "null"));
+    assert_eq!(starts(), at_start, "the first request started an instance");
+    // Two requests at once: the second gets an instance of its own.
+    let both = std::thread::scope(|s| {
+        let a = s.spawn(|| host.get("/pollution").status);
+        let b = s.spawn(|| host.get("/pollution").status);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(both, (200, 200));
+}

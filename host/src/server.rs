@@ -65,7 +65,7 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
         ..options.runtime.clone()
     };
     let runtime = Runtime::new(&runtime_options)?;
-    let code = crate::worker::load_project(&runtime, &config).await?;
+    let (code, checked) = crate::worker::load_project_ready(&runtime, &config).await?;
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let usage = Arc::new(crate::usage::Usage::open(&data_dir)?);
@@ -80,6 +80,7 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
         },
         usage,
     );
+    registry.adopt_entry(checked);
     Ok(Prepared { runtime, registry })
 }
 

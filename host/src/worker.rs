@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use crate::config::ProjectConfig;
 use crate::config::ModuleFile;
 use crate::engine::bindings::{BindingValue, Module, ModuleContent, Worker};
-use crate::engine::{JsError, Label, Runtime, Services};
+use crate::engine::{Instance, JsError, Label, Runtime, Services};
 
 /// The loaded worker: what every instance of this project evaluates.
 pub struct WorkerCode {
@@ -214,6 +214,14 @@ pub async fn compile_source(runtime: &Arc<Runtime>, name: &str, source: &str, ro
 /// Compiles every module of the project and checks that the main module
 /// loads (imports resolve, top-level code runs).
 pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<WorkerCode> {
+    Ok(load_project_ready(runtime, config).await?.0)
+}
+
+/// Like [`load_project`], and also hands back the instance that loaded the
+/// project once as a start-up check: its top-level code has run, so it can
+/// serve the entry worker's first request (see `Registry::adopt_entry`)
+/// instead of a new instance loading it again.
+pub async fn load_project_ready(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<(WorkerCode, Instance)> {
     let sources = crate::config::collect_modules(config)?;
     let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut instance = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
@@ -278,6 +286,9 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
     };
     // Evaluate it once now, so that import errors and throwing top-level code
     // stop the server at start-up rather than fail every request.
+    // A new instance: the one that compiled still holds the modules it declared
+    // (with their source, which loaded bytecode does not have).
+    drop(instance);
     let mut check = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
     check.load(&worker).await.map_err(anyhow::Error::from)?.map_err(|e| {
         match import_position(&e, &sources) {
@@ -285,5 +296,5 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
             None => anyhow!("{}", describe_js_error(&e, &root)),
         }
     })?;
-    Ok(WorkerCode { worker, classes: config.sqlite_classes.clone(), namespaces })
+    Ok((WorkerCode { worker, classes: config.sqlite_classes.clone(), namespaces }, check))
 }

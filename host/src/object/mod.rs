@@ -313,6 +313,14 @@ impl Registry {
         }
     }
 
+    /// Takes an instance that loaded the entry worker outside the registry
+    /// (the start-up check, which ran without services) into the pool that
+    /// serves requests, with this registry's services.
+    pub fn adopt_entry(&self, mut instance: Instance) {
+        instance.state_mut().services = self.services();
+        self.pool_entry(instance);
+    }
+
     fn pool_entry(&self, instance: Instance) {
         let mut pool = self.entry_pool.lock().expect("pool lock");
         if pool.len() < ENTRY_POOL_MAX {
