@@ -1,0 +1,79 @@
+//! What the runtime's own operations cost inside an event, in process: the
+//! default export of `benches/fixtures/ops` runs one operation 100 times per
+//! request (`GET /<op>`), and the table gives the median event time and, with
+//! the `noop` event subtracted, the time per operation.
+//!
+//! Run: `cargo bench -p facets --bench runtime_ops`. Rows are in the same run,
+//! so compare them with each other (e.g. `loop`, 100 turns of a plain JS loop,
+//! is the interpreter's own speed). `kvGet`/`kvPut` run their loop in a Durable
+//! Object, reached by one RPC; `kvNone` is that RPC alone (their baseline).
+//! `stubFetch` and `rpc` are round trips to another object, its event included.
+//! A loop runs in one event, with warm caches: a real event, whose request
+//! passes through several instances, pays more per operation.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use facets::engine::HttpRequest;
+use facets::server::ServeOptions;
+use facets::storage::Durability;
+
+const OPS: &[&str] = &[
+    "noop",
+    "loop",
+    "url",
+    "searchParams",
+    "headers",
+    "request",
+    "response",
+    "responseJson",
+    "textEncode",
+    "awaitPromise",
+    "idFromName",
+    "getByName",
+    "stubFetch",
+    "rpc",
+    "kvNone",
+    "kvGet",
+    "kvPut",
+];
+const PER_EVENT: f64 = 100.0;
+const ROUNDS: usize = 60;
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
+    rt.block_on(rt.spawn(async move {
+        let options = ServeOptions { data_dir: Some(tmp.path().to_path_buf()), durability: Durability::Normal, ..ServeOptions::default() };
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/fixtures/ops");
+        let registry = facets::server::prepare(&project, &options).await?.registry;
+        let mut medians = Vec::with_capacity(OPS.len());
+        for op in OPS {
+            let mut samples: Vec<Duration> = Vec::with_capacity(ROUNDS);
+            for round in 0..ROUNDS + 10 {
+                let request = HttpRequest { method: "GET".into(), url: format!("http://bench/{op}"), headers: vec![], body: None };
+                let t = Instant::now();
+                let res = registry.fetch_entry(request).await.map_err(|e| anyhow::anyhow!("{op}: {e}"))?;
+                // The first rounds warm the instances up.
+                if round >= 10 {
+                    samples.push(t.elapsed());
+                }
+                anyhow::ensure!(res.status == 200, "{op}: HTTP {}: {}", res.status, String::from_utf8_lossy(&res.body));
+            }
+            samples.sort();
+            medians.push(samples[samples.len() / 2].as_secs_f64() * 1e6);
+        }
+        println!("\nruntime operations, in process, {PER_EVENT} per event, median of {ROUNDS} events (µs)\n");
+        println!("| {:<14} | {:>9} | {:>9} |", "operation", "event", "per op");
+        println!("|{:-<16}|{:->11}|{:->11}|", "", "", "");
+        let noop = medians[0];
+        let kv_none = medians[OPS.iter().position(|o| *o == "kvNone").expect("kvNone is listed")];
+        for (op, us) in OPS.iter().zip(&medians) {
+            let base = if op.starts_with("kv") && *op != "kvNone" { kv_none } else { noop };
+            let per = if *op == "noop" || *op == "kvNone" { String::from("-") } else { format!("{:.2}", (us - base) / PER_EVENT) };
+            println!("| {op:<14} | {us:>9.0} | {per:>9} |");
+        }
+        registry.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    }))?
+}
