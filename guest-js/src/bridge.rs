@@ -297,8 +297,16 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             Ok(String::from_utf8_lossy(bytes).into_owned())
         }
     })?)?;
-    set("percentDecode", Function::new(c.clone(), |s: String| -> String {
-        percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    // application/x-www-form-urlencoded parsing (URLSearchParams): [[name, value], ...].
+    set("formParse", Function::new(c.clone(), |ctx: Ctx<'js>, query: String| -> Result<Array<'js>> {
+        let list = Array::new(ctx.clone())?;
+        for (i, (name, value)) in url::form_urlencoded::parse(query.as_bytes()).enumerate() {
+            let pair = Array::new(ctx.clone())?;
+            pair.set(0, name.as_ref())?;
+            pair.set(1, value.as_ref())?;
+            list.set(i, pair)?;
+        }
+        Ok(list)
     })?)?;
     set("urlParse", Function::new(c.clone(), |ctx: Ctx<'js>, input: String, base: Option<String>| -> Result<Array<'js>> {
         let parsed = match base {

@@ -18,11 +18,6 @@
     return out;
   }
 
-  const PLUS = /\+/g;
-  function formDecode(s) {
-    if (s.indexOf("%") < 0) return s.indexOf("+") < 0 ? s : s.replace(PLUS, " ");
-    return host.percentDecode(s.replace(PLUS, " "));
-  }
 
   class URLSearchParams {
     #list = [];
@@ -44,16 +39,8 @@
       }
     }
     #parse(s) {
-      const list = [];
-      this.#list = list;
-      if (s.length === 0 || s === "?") return;
-      const parts = (s.charCodeAt(0) === 0x3f ? s.slice(1) : s).split("&");
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
-        if (part === "") continue;
-        const eq = part.indexOf("=");
-        list.push(eq < 0 ? [formDecode(part), ""] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
-      }
+      // Split on "&" and "=", "+" as space, percent-decoded (the host's parser).
+      this.#list = s.length === 0 || s === "?" ? [] : host.formParse(s.charCodeAt(0) === 0x3f ? s.slice(1) : s);
     }
     static _attach(params, url, search) {
       params.#url = url;
