@@ -201,6 +201,35 @@ fn app_platform_apps_cannot_see_each_others_data() {
 
 // --- isolation ------------------------------------------------------------------
 
+/// Every SQLite database file under `dir`.
+fn databases_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(databases_under(&path));
+        } else if path.extension().is_some_and(|e| e == "sqlite") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A facet's database, like an object's, is made when its code first uses
+/// storage: a facet that only computes leaves no file behind.
+#[test]
+fn a_facet_that_never_stores_anything_leaves_no_database() {
+    let host = TestHost::start(fixture("facets_lab"));
+    assert_eq!(get_json(&host, "/lab/quiet/facet/f/global-set")["x"], 1);
+    let lab = host.data_dir.join("Lab");
+    assert_eq!(databases_under(&lab), Vec::<PathBuf>::new());
+    assert_eq!(get_json(&host, "/lab/quiet/facet/f/kv-put?key=k&value=v")["ok"], true);
+    let made = databases_under(&lab);
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0].parent().is_some_and(|d| d.ends_with("facets")), "not the facet's: {made:?}");
+    assert_eq!(get_json(&host, "/lab/quiet/facet/f/kv-get?key=k")["value"], "v");
+}
+
 #[test]
 fn a_facet_cannot_see_its_supervisors_storage() {
     let host = TestHost::start(fixture("facets_lab"));

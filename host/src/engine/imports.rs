@@ -271,8 +271,8 @@ impl HostState {
         let runtime = self.services.runtime();
         runtime.make_room(&*self.services).await.map_err(|e| JsError::new("Error", e.to_string()))?;
         let stem = facet_file_stem(name);
-        let db = crate::storage::Database::open(&dir.join(format!("{stem}.sqlite")), &self.services.storage_options())
-            .map_err(|e| JsError::new("Error", format!("could not open the storage of facet \"{name}\": {e}")))?;
+        // Opened when the facet's code first uses storage, as an object's is.
+        let storage = crate::storage::Storage::lazy(dir.join(format!("{stem}.sqlite")), self.services.storage_options(), Box::new(|| Ok(())));
         let label = Label {
             namespace: self.label.namespace.clone(),
             object: self.label.object.clone(),
@@ -282,7 +282,7 @@ impl HostState {
         let mut instance = self
             .services
             .runtime()
-            .instantiate(self.services.clone(), label, crate::storage::Storage::Open(db))
+            .instantiate(self.services.clone(), label, storage)
             .await
             .map_err(|e| JsError::new("Error", format!("could not start facet \"{name}\": {e:#}")))?;
         {
