@@ -150,7 +150,6 @@ fn main() -> anyhow::Result<()> {
                 live.push(i);
             }
             row("engine only (trivial DO)", n, before, memory());
-            if std::env::var_os("FACETS_BENCH_PAUSE").is_some() { eprintln!("PAUSE pid {}", std::process::id()); std::thread::sleep(std::time::Duration::from_secs(40)); }
             print_mappings("engine only");
             drop(live);
         }
