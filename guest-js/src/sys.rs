@@ -32,8 +32,8 @@ fn fill_heap_holes() {
     while size >= 8 {
         let mut last = [0usize; 3];
         loop {
-            // SAFETY: libc's malloc; a block is either kept for the life of the
-            // instance or freed below, once.
+            // SAFETY: libc's malloc; a block is either kept (in the snapshot,
+            // for good) or freed below, once.
             let p = unsafe { malloc(size) } as usize;
             if p == 0 {
                 return;

@@ -18,7 +18,6 @@
     return out;
   }
 
-
   class URLSearchParams {
     #list = [];
     #url = null;
