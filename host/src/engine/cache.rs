@@ -4,6 +4,12 @@
 //! result is kept as a serialized component keyed by the engine's hash, the
 //! wasmtime version and the engine configuration. A file that is missing,
 //! stale, truncated or corrupt (CRC mismatch) is rebuilt, never trusted.
+//!
+//! Every other build of facets (another engine or wasmtime) has entries of
+//! its own in the same folder, so each entry's use is recorded (the `.crc`
+//! file's modification time is set at every load); whenever an entry is
+//! compiled, those unused for [`UNUSED_FOR`] are removed, with temporary
+//! files that a crash left behind.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -11,6 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
+
+/// How long an entry of the cache may go unused before it is removed.
+pub const UNUSED_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// Where compiled engines are cached unless configured otherwise.
 pub fn default_cache_dir() -> PathBuf {
@@ -61,6 +70,8 @@ pub fn load(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) ->
     let path = cache_dir.join(format!("{key}.cwasm"));
     let crc_path = cache_dir.join(format!("{key}.crc"));
     if let Some(component) = try_load(engine, &path, &crc_path) {
+        // Marks the entry as used (see `prune`); a read-only cache is fine.
+        let _ = std::fs::File::options().append(true).open(&crc_path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
         return Ok((component, true));
     }
     let component = Component::new(engine, source.bytes)
@@ -69,7 +80,40 @@ pub fn load(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) ->
     if let Err(e) = store(&component, cache_dir, &path, &crc_path) {
         tracing::warn!(dir = %cache_dir.display(), "could not cache the compiled engine: {e:#}");
     }
+    prune(cache_dir, &key, std::time::SystemTime::now());
     Ok((component, false))
+}
+
+/// Removes the entries of `dir` other than `keep` that were last used more
+/// than [`UNUSED_FOR`] before `now`, and temporary files as old.
+fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let unused = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR))
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        if !name.starts_with("engine-") && !(name.starts_with(".engine-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        if name.ends_with(".tmp") {
+            if unused(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        let Some(key) = name.strip_suffix(".cwasm") else { continue };
+        let crc = dir.join(format!("{key}.crc"));
+        // An entry without its CRC file is judged by the compiled file itself.
+        if key != keep && unused(if crc.exists() { &crc } else { &path }) {
+            tracing::info!(file = %path.display(), "removing a compiled engine unused for {} days", UNUSED_FOR.as_secs() / 86_400);
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(&crc);
+        }
+    }
 }
 
 fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
@@ -174,6 +218,48 @@ mod tests {
         let hashed = Source::of(super::super::ENGINE_COMPONENT);
         assert_eq!(built_in.bytes, hashed.bytes);
         assert_eq!(built_in.digest, hashed.digest);
+    }
+
+    /// Entries unused for a month go when another is compiled; recent ones,
+    /// whichever build made them, stay, and a load marks its entry as used.
+    #[test]
+    fn entries_unused_for_a_month_are_removed_when_another_is_compiled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine();
+        let old = std::time::SystemTime::now() - UNUSED_FOR - std::time::Duration::from_secs(3600);
+        let entry = |key: &str, used: std::time::SystemTime| {
+            std::fs::write(dir.path().join(format!("{key}.cwasm")), b"compiled").expect("write");
+            let crc = dir.path().join(format!("{key}.crc"));
+            std::fs::write(&crc, b"0").expect("write");
+            std::fs::File::options().append(true).open(&crc).and_then(|f| f.set_modified(used)).expect("age");
+        };
+        entry("engine-stale", old);
+        entry("engine-recent", std::time::SystemTime::now());
+        let tmp = dir.path().join(".engine-x.cwasm.1.tmp");
+        std::fs::write(&tmp, b"half").expect("write");
+        std::fs::File::options().append(true).open(&tmp).and_then(|f| f.set_modified(old)).expect("age");
+        std::fs::write(dir.path().join("notes.txt"), b"not ours").expect("write");
+
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("compiles");
+        assert!(!hit);
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert!(names.contains(&"engine-recent.cwasm".to_string()) && names.contains(&"notes.txt".to_string()), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("stale") || n.ends_with(".tmp")), "{names:?}");
+
+        // A load (a hit) marks its entry as used: it outlives a prune a month on.
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("loads");
+        assert!(hit);
+        let current = names.iter().find(|n| n.ends_with(".cwasm") && !n.contains("recent")).expect("the new entry").trim_end_matches(".cwasm").to_string();
+        let crc = dir.path().join(format!("{current}.crc"));
+        let used = std::fs::metadata(&crc).and_then(|m| m.modified()).expect("mtime");
+        assert!(std::time::SystemTime::now().duration_since(used).expect("not in the future") < std::time::Duration::from_secs(60));
+        prune(dir.path(), "another", std::time::SystemTime::now() + UNUSED_FOR / 2);
+        assert!(dir.path().join(format!("{current}.cwasm")).exists(), "an entry used today was removed");
+        prune(dir.path(), "another", std::time::SystemTime::now() + UNUSED_FOR * 2);
+        assert!(!dir.path().join(format!("{current}.cwasm")).exists() && !crc.exists(), "an entry unused for two months stayed");
     }
 
     #[test]
