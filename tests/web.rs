@@ -176,6 +176,31 @@ fn random_uuids_differ_across_requests_and_objects() {
     assert_eq!(distinct.len(), all.len(), "randomUUID repeated a value (randomness baked into the snapshot?): {all:?}");
 }
 
+/// `Math.random()` is seeded per instance: two new objects (each in an
+/// instance of its own, made from the same pre-initialized snapshot) draw
+/// different values, at module evaluation and in a request. QuickJS seeds
+/// it when its context is created, which happens once, at build time.
+#[test]
+fn math_random_differs_between_new_objects() {
+    let host = TestHost::start(fixture("web_crypto"));
+    let draws = |name: &str| -> Vec<f64> {
+        let path = format!("/random/{name}");
+        let reply = host.get(&path);
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}\nlogs:\n{}", host.logs());
+        let json = reply.json();
+        let mut all: Vec<f64> = json["first"].as_array().expect("first").iter().map(|v| v.as_f64().unwrap()).collect();
+        all.push(json["now"].as_f64().expect("now"));
+        assert!(all.iter().all(|x| (0.0..1.0).contains(x)), "not in [0, 1): {all:?}");
+        all
+    };
+    let (a, b, c) = (draws("a"), draws("b"), draws("c"));
+    for (x, y) in [(&a, &b), (&a, &c), (&b, &c)] {
+        assert!(x.iter().all(|v| !y.contains(v)), "two new objects drew the same Math.random() values: {x:?} {y:?}");
+    }
+    let distinct: HashSet<u64> = a.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(distinct.len(), a.len(), "one object drew a value twice: {a:?}");
+}
+
 /// Every case of the fixture `web_api` (streams, Body, Headers, Request,
 /// Response, Blob/File/FormData, events, URL, encoding) passes inside the
 /// engine; the failures are listed by name.
