@@ -116,6 +116,28 @@ fn metrics_count_requests_instances_limits_and_the_loader_without_object_labels(
     assert!(!body.contains("alice") && !body.contains("Victim"), "object labels in the metrics:\n{body}");
 }
 
+/// With many instance slots the server answers from a small boot pool and
+/// builds the full pool after it starts listening, by itself: the metric
+/// reaches `--max-instances` without any load, and objects work throughout.
+#[test]
+fn the_server_builds_its_full_instance_pool_after_it_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &["--max-instances", "3000"]);
+    assert_eq!(host.get("/victim/alice/put?v=1").status, 200);
+    let slots = |host: &TestHost| -> Option<u64> {
+        let m = host.admin_get("/metrics", Some(TOKEN));
+        m.body.lines().find_map(|l| l.strip_prefix("facets_instance_slots ")).and_then(|v| v.trim().parse().ok())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while slots(&host) != Some(3000) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(slots(&host), Some(3000), "the full pool was not built; logs:\n{}", host.logs());
+    let v = host.get("/victim/alice/get").json();
+    assert_eq!(v["v"], "1", "{v}");
+    assert_eq!(host.get("/victim/bob/put?v=2").status, 200);
+}
+
 #[test]
 fn logs_are_tagged_and_each_objects_recent_lines_are_served() {
     let data = tempfile::tempdir().unwrap();

@@ -136,6 +136,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Result<Respon
         "/metrics" => {
             let m = crate::metrics::metrics();
             m.live_instances.set(state.runtime.live_instances() as i64);
+            m.instance_slots.set(state.runtime.instance_slots() as i64);
             let usage = state.usage.clone();
             if let Ok(bytes) = tokio::task::spawn_blocking(move || usage.storage_bytes()).await {
                 m.storage_bytes.set(bytes as i64);

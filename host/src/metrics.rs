@@ -102,6 +102,7 @@ pub struct Metrics {
     pub instance_starts: Counter,
     pub evictions: Counter,
     pub live_instances: Gauge,
+    pub instance_slots: Gauge,
     pub limit_hits: Family<LimitLabels, Counter>,
     pub storage_bytes: Gauge,
     pub loader_cache: Family<CacheLabels, Counter>,
@@ -126,6 +127,12 @@ impl Metrics {
         registry.register("evictions", "Objects evicted from memory (idle, or to free a slot)", evictions.clone());
         let live_instances = Gauge::default();
         registry.register("live_instances", "Instances alive now", live_instances.clone());
+        let instance_slots = Gauge::default();
+        registry.register(
+            "instance_slots",
+            "Slots of the instance pool new instances come from (--max-instances once built, the boot pool's before)",
+            instance_slots.clone(),
+        );
         let limit_hits = Family::<LimitLabels, Counter>::default();
         registry.register("limit_hits", "Events stopped or refused by a limit, by limit", limit_hits.clone());
         let storage_bytes = Gauge::default();
@@ -141,6 +148,7 @@ impl Metrics {
             instance_starts,
             evictions,
             live_instances,
+            instance_slots,
             limit_hits,
             storage_bytes,
             loader_cache,

@@ -114,6 +114,9 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
         }));
     }
     println!("Ready on http://{local}");
+    // With many instance slots, a small boot pool serves until the full pool
+    // (about 4 µs per slot to set up) is built, from now on, at low priority.
+    prepared.runtime.build_full_pool();
     use std::io::Write;
     let _ = std::io::stdout().flush();
     crate::http::serve(listener, prepared.registry.clone(), shutdown).await;

@@ -54,6 +54,16 @@ impl<'a> Source<'a> {
     pub fn of(bytes: &'a [u8]) -> Self {
         Source { bytes, digest: hex::encode(Sha256::digest(bytes)).into() }
     }
+
+    /// Bytes whose digest [`Source::of`] already computed.
+    pub fn with_digest(bytes: &'a [u8], digest: String) -> Self {
+        Source { bytes, digest: digest.into() }
+    }
+
+    /// The SHA-256 of the bytes (hex).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
 }
 
 fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {

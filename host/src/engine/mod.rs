@@ -348,35 +348,31 @@ impl WasiView for HostState {
     }
 }
 
-/// The Wasmtime engine, the compiled engine component and its `InstancePre`.
-pub struct Runtime {
+/// Instance slots of the pool that serves while the full pool is built (see [`Runtime`]).
+pub const BOOT_SLOTS: usize = 64;
+
+/// One Wasmtime `Engine` with its pooling allocator (a fixed number of instance
+/// slots), the engine component compiled for it and its `InstancePre`.
+struct Pool {
     engine: wasmtime::Engine,
-    default_limits: EventLimits,
-    /// The most `WorkerCode.limits` may ask for: (cpu ms, subrequests).
-    caps: (u32, u32),
-    live: Arc<std::sync::atomic::AtomicUsize>,
-    max_instances: usize,
     pre: bindings::EnginePre<HostState>,
-    ticker_stop: Arc<std::sync::atomic::AtomicBool>,
-    outbound: Arc<outbound::Outbound>,
-    max_event_wall_ms: u32,
-    max_streamed_response_bytes: u64,
+    slots: usize,
 }
 
-impl Runtime {
-    pub fn new(options: &RuntimeOptions) -> Result<Arc<Runtime>> {
+impl Pool {
+    fn new(slots: u32, max_memory_bytes: usize, source: &cache::Source<'_>, cache_dir: &std::path::Path) -> Result<Pool> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         let mut pool = PoolingAllocationConfig::new();
-        let n = options.max_instances.max(1);
+        let n = slots.max(1);
         pool.total_component_instances(n)
             .total_core_instances(n.saturating_mul(8))
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
             // A live Store keeps its fiber stack: one per live instance.
             .total_stacks(n)
-            .max_memory_size(options.max_memory_bytes)
+            .max_memory_size(max_memory_bytes)
             // Resetting a slot with memset beats madvise (no TLB shootdowns).
             .linear_memory_keep_resident(2 << 20)
             .table_keep_resident(64 << 10)
@@ -385,8 +381,99 @@ impl Runtime {
             // 2 MiB, faulting in (and keeping resident) pages it never used.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = wasmtime::Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
+        let (component, hit) = cache::load(&engine, source, cache_dir)?;
+        tracing::debug!(cache_hit = hit, slots = n, "engine component ready");
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Engine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        let pre = bindings::EnginePre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Pool { engine, pre, slots: n as usize })
+    }
+}
 
+/// Builds the full pool on a thread of its own, at the lowest CPU priority.
+struct Builder {
+    slots: u32,
+    max_memory_bytes: usize,
+    cache_dir: PathBuf,
+    digest: String,
+    /// The engine's bytes when it is not the built-in one.
+    other: Option<Vec<u8>>,
+    full: Arc<std::sync::OnceLock<Pool>>,
+    ready: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+}
+
+impl Builder {
+    fn spawn(self) {
+        let spawned = std::thread::Builder::new().name("facets-pool".into()).spawn(move || {
+            // Start-up and the first requests come first.
+            #[expect(unsafe_code, reason = "setpriority is a plain syscall")]
+            // SAFETY: changes the scheduling priority of this thread only.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+            }
+            let source = match &self.other {
+                Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
+                None => cache::Source::built_in(),
+            };
+            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir) {
+                Ok(pool) => {
+                    let _ = self.full.set(pool);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!("could not build the pool of {} instance slots ({e:#}); at most {BOOT_SLOTS} instances can live at once", self.slots);
+                    Err(format!("{e:#}"))
+                }
+            };
+            let _ = self.ready.send(Some(sent));
+        });
+        if let Err(e) = spawned {
+            tracing::error!("could not start the thread that builds the instance pool: {e}");
+        }
+    }
+}
+
+/// The engine, instantiated per object.
+///
+/// Setting up a pool costs about 4 µs per slot (an `mprotect` for the guard
+/// page of every slot's fiber stack): 13 ms of start-up for 3,000 slots. So
+/// with more than `2 * BOOT_SLOTS` slots, a boot pool of [`BOOT_SLOTS`] slots
+/// comes first, and a low-priority thread builds the full pool when
+/// [`Runtime::build_full_pool`] says so (`facets serve` does once it listens)
+/// or when the boot pool is full. From then on new instances come from the
+/// full pool, and the boot pool's go on until they end. Live instances are
+/// capped at `max_instances` across both, so the full pool never runs out
+/// while boot instances live; an instance that finds the boot pool full waits
+/// for the full one.
+pub struct Runtime {
+    /// The pool with `max_instances` slots, once built.
+    full: Arc<std::sync::OnceLock<Pool>>,
+    /// `None` while the full pool is being built, then whether that worked.
+    full_ready: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
+    /// What builds the full pool, until [`Runtime::build_full_pool`] starts it.
+    builder: std::sync::Mutex<Option<Builder>>,
+    /// The small pool that serves while the full one is built (`None` when
+    /// the full pool was built at once).
+    boot: Option<Pool>,
+    boot_live: Arc<std::sync::atomic::AtomicUsize>,
+    default_limits: EventLimits,
+    /// The most `WorkerCode.limits` may ask for: (cpu ms, subrequests).
+    caps: (u32, u32),
+    live: Arc<std::sync::atomic::AtomicUsize>,
+    max_instances: usize,
+    ticker_stop: Arc<std::sync::atomic::AtomicBool>,
+    outbound: Arc<outbound::Outbound>,
+    max_event_wall_ms: u32,
+    max_streamed_response_bytes: u64,
+}
+
+impl Runtime {
+    pub fn new(options: &RuntimeOptions) -> Result<Arc<Runtime>> {
+        let n = options.max_instances.max(1);
         let engine_path = std::env::var_os("FACETS_ENGINE").map(PathBuf::from).or_else(|| options.engine_path.clone());
         let other = match &engine_path {
             Some(path) => {
@@ -398,23 +485,49 @@ impl Runtime {
             Some(bytes) => cache::Source::of(bytes),
             None => cache::Source::built_in(),
         };
-        let (component, hit) = cache::load(&engine, &source, &options.cache_dir)?;
-        tracing::debug!(cache_hit = hit, "engine component ready");
 
-        let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Engine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        let pre = bindings::EnginePre::new(linker.instantiate_pre(&component)?)?;
+        let full = Arc::new(std::sync::OnceLock::new());
+        let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
+        let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
+            // The boot pool compiles (or loads) the engine into the cache, so
+            // the full pool's builder only loads it.
+            let boot = Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir)?;
+            let builder = Builder {
+                slots: n,
+                max_memory_bytes: options.max_memory_bytes,
+                cache_dir: options.cache_dir.clone(),
+                digest: source.digest().to_string(),
+                other,
+                full: full.clone(),
+                ready: ready_tx,
+            };
+            (Some(boot), Some(builder))
+        } else {
+            let _ = full.set(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir)?);
+            let _ = ready_tx.send(Some(Ok(())));
+            (None, None)
+        };
 
         let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let weak = engine.weak();
         let stop = ticker_stop.clone();
+        let boot_engine = boot.as_ref().map(|b| b.engine.weak());
+        let full_pool = Arc::downgrade(&full);
         std::thread::Builder::new().name("facets-epoch".into()).spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+                let mut any = false;
+                if let Some(engine) = boot_engine.as_ref().and_then(|e| e.upgrade()) {
+                    engine.increment_epoch();
+                    any = true;
+                }
+                if let Some(full) = full_pool.upgrade() {
+                    if let Some(pool) = full.get() {
+                        pool.engine.increment_epoch();
+                    }
+                    any = true;
+                }
+                if !any {
+                    break;
                 }
             }
         })?;
@@ -425,17 +538,51 @@ impl Runtime {
             console_bytes: options.console_bytes,
         };
         Ok(Arc::new(Runtime {
-            engine,
+            full,
+            full_ready,
+            builder: std::sync::Mutex::new(builder),
+            boot,
+            boot_live: Arc::default(),
             default_limits,
             caps: (options.cpu_ms_cap.max(1), options.subrequests_cap.max(1)),
             live: Arc::default(),
             max_instances: n as usize,
-            pre,
             ticker_stop,
             outbound: Arc::new(outbound::Outbound::new(options.outbound.clone())),
             max_event_wall_ms: options.max_event_wall_ms,
             max_streamed_response_bytes: options.max_streamed_response_bytes,
         }))
+    }
+
+    /// Starts building the pool with every instance slot, if a boot pool
+    /// serves meanwhile and it is not built or being built yet.
+    pub fn build_full_pool(&self) {
+        let builder = self.builder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(builder) = builder {
+            builder.spawn();
+        }
+    }
+
+    /// Instance slots of the pool new instances come from now: `max_instances`
+    /// once the full pool is built, [`BOOT_SLOTS`] before.
+    pub fn instance_slots(&self) -> usize {
+        match (self.full.get(), &self.boot) {
+            (Some(full), _) => full.slots,
+            (None, Some(boot)) => boot.slots,
+            (None, None) => 0,
+        }
+    }
+
+    /// Waits until the pool with every instance slot is built (starting it if
+    /// need be); an error if building it failed.
+    pub async fn full_pool_ready(&self) -> Result<()> {
+        self.build_full_pool();
+        let mut ready = self.full_ready.clone();
+        let state = ready.wait_for(|s| s.is_some()).await.map_err(|_| anyhow::anyhow!("the pool builder went away"))?;
+        match state.as_ref() {
+            Some(Err(e)) => Err(anyhow::anyhow!("building the instance pool failed: {e}")),
+            _ => Ok(()),
+        }
     }
 
     /// Guests may never connect to `addr` with `fetch()`: the host's own
@@ -449,10 +596,6 @@ impl Runtime {
     /// The largest body a streamed response may send.
     pub fn max_streamed_response_bytes(&self) -> u64 {
         self.max_streamed_response_bytes
-    }
-
-    pub fn engine(&self) -> &wasmtime::Engine {
-        &self.engine
     }
 
     /// Instances alive right now.
@@ -540,8 +683,9 @@ impl Runtime {
             max_event_wall_ms: self.max_event_wall_ms,
             max_streamed_response_bytes: self.max_streamed_response_bytes,
         };
+        let (pool, boot_slot) = self.pool().await?;
         crate::metrics::metrics().instance_starts.inc();
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&pool.engine, state);
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(1);
         // At every tick the guest runs through, count it against the event's
@@ -560,8 +704,32 @@ impl Runtime {
             }
             Ok(wasmtime::UpdateDeadline::Yield(1))
         });
-        let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, bindings, _slot: slot })
+        let bindings = pool.pre.instantiate_async(&mut store).await?;
+        Ok(Instance { store, bindings, _slot: slot, _boot_slot: boot_slot })
+    }
+}
+
+impl Runtime {
+    /// The pool a new instance comes from: the full pool once it is built;
+    /// until then the boot pool while it has a free slot (the guard holds
+    /// it), else the full pool when it is ready.
+    async fn pool(&self) -> Result<(&Pool, Option<SlotGuard>)> {
+        if let Some(full) = self.full.get() {
+            return Ok((full, None));
+        }
+        if let Some(boot) = &self.boot {
+            let used = self.boot_live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            let guard = SlotGuard(self.boot_live.clone());
+            // The full pool may have become ready meanwhile.
+            if let Some(full) = self.full.get() {
+                return Ok((full, None));
+            }
+            if used < boot.slots {
+                return Ok((boot, Some(guard)));
+            }
+        }
+        self.full_pool_ready().await?;
+        self.full.get().map(|full| (full, None)).ok_or_else(|| anyhow::anyhow!("the instance pool is not built"))
     }
 }
 
@@ -577,11 +745,18 @@ pub struct Instance {
     store: Store<HostState>,
     bindings: bindings::Engine,
     _slot: SlotGuard,
+    /// Held while the instance lives in the boot pool.
+    _boot_slot: Option<SlotGuard>,
 }
 
 pub type Outcome<T> = wasmtime::Result<std::result::Result<T, JsError>>;
 
 impl Instance {
+    /// Whether this instance lives in the boot pool (see [`Runtime`]).
+    pub fn in_boot_pool(&self) -> bool {
+        self._boot_slot.is_some()
+    }
+
     pub fn state(&self) -> &HostState {
         self.store.data()
     }
@@ -731,5 +906,89 @@ impl Instance {
         }
         self.begin_event();
         self.bindings.facets_runtime_dispatch().call_drain(&mut self.store).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str) -> HttpRequest {
+        HttpRequest { method: "GET".into(), url: format!("http://test{path}"), headers: vec![], body: None }
+    }
+
+    fn id(name: &str) -> ObjectId {
+        ObjectId { hex: format!("{:0>64}", name.len()), name: Some(name.into()) }
+    }
+
+    /// Loads the project at `dir` (relative to the repository).
+    async fn project(runtime: &Arc<Runtime>, dir: &str) -> Worker {
+        let config = crate::config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)).expect("config");
+        crate::worker::load_project(runtime, &config).await.expect("project").worker
+    }
+
+    /// More instances than the boot pool holds: the first ones live in it;
+    /// the next wait for the full pool, which the runtime then builds on its
+    /// own; every instance keeps its state and answers after the switch, and
+    /// the cap on live instances covers both pools.
+    #[test]
+    fn the_boot_pool_serves_first_and_its_instances_outlive_the_switch() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let runtime = Runtime::new(&RuntimeOptions { max_instances: 1_000, ..RuntimeOptions::default() }).unwrap();
+            assert_eq!(runtime.instance_slots(), BOOT_SLOTS, "a runtime with 1,000 slots starts with the boot pool");
+            let worker = project(&runtime, "tests/fixtures/engine_pools").await;
+            let services = crate::worker::no_services(&runtime);
+            let mut live = Vec::new();
+            for i in 0..BOOT_SLOTS + 6 {
+                let mut inst = runtime.instantiate(services.clone(), Label::default(), Storage::None).await.unwrap();
+                inst.load(&worker).await.unwrap().unwrap();
+                inst.start_object("Memo", &id(&format!("o{i}"))).await.unwrap().unwrap();
+                let res = inst.fetch(Entry::DurableObject, &get("/")).await.unwrap().unwrap();
+                assert_eq!(res.body, b"1", "instance {i}");
+                live.push(inst);
+            }
+            let in_boot = live.iter().filter(|i| i.in_boot_pool()).count();
+            // The builder (started when the boot pool filled up) may finish
+            // before the last few instances, never before the first one.
+            assert!(live[0].in_boot_pool());
+            assert_eq!(in_boot, BOOT_SLOTS, "the boot pool's slots are all used before the full pool");
+            assert!(!live.last().unwrap().in_boot_pool());
+            assert_eq!(runtime.instance_slots(), 1_000);
+            // State in memory survives: each instance counts on from 1.
+            for (i, inst) in live.iter_mut().enumerate() {
+                let res = inst.fetch(Entry::DurableObject, &get("/")).await.unwrap().unwrap();
+                assert_eq!(res.body, b"2", "instance {i} after the switch");
+            }
+            assert_eq!(runtime.live_instances(), BOOT_SLOTS + 6);
+            live.truncate(3);
+            assert_eq!(runtime.live_instances(), 3);
+            // A freed boot slot is not used again: the full pool serves.
+            let inst = runtime.instantiate(services.clone(), Label::default(), Storage::None).await.unwrap();
+            assert!(!inst.in_boot_pool());
+        });
+    }
+
+    /// CPU limits hold in the boot pool: the epoch ticker advances its engine too.
+    #[test]
+    fn a_spinning_instance_of_the_boot_pool_is_stopped_by_the_cpu_limit() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let runtime = Runtime::new(&RuntimeOptions { max_instances: 1_000, max_cpu_ms: 50, ..RuntimeOptions::default() }).unwrap();
+            let worker = project(&runtime, "tests/fixtures/engine_pools").await;
+            let mut inst = runtime.instantiate(crate::worker::no_services(&runtime), Label::default(), Storage::None).await.unwrap();
+            assert!(inst.in_boot_pool());
+            inst.load(&worker).await.unwrap().unwrap();
+            inst.start_object("Spin", &id("spin")).await.unwrap().unwrap();
+            let spin = tokio::spawn(async move { inst.fetch(Entry::DurableObject, &get("/spin")).await.map(|_| ()) });
+            let Ok(joined) = tokio::time::timeout(Duration::from_secs(20), spin).await else {
+                // Without epoch ticks the guest never yields, so nothing can
+                // stop its thread: end the test process with the failure.
+                eprintln!("a spinning instance of the boot pool was not stopped in 20 s: its engine's epoch does not advance");
+                std::process::exit(1);
+            };
+            let trap = joined.unwrap().expect_err("a spin ends in a trap");
+            assert!(matches!(trap.downcast_ref::<LimitError>(), Some(LimitError::Cpu(50))), "{trap:#}");
+        });
     }
 }
