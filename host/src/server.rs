@@ -64,11 +64,19 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
         max_streamed_response_bytes: options.limits.response_body_bytes as u64,
         ..options.runtime.clone()
     };
+    let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
+    // The usage database opens (WAL, schema: ~1.5 ms) while the engine loads
+    // and the project compiles.
+    let usage = {
+        let data_dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || -> Result<crate::usage::Usage> {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+            crate::usage::Usage::open(&data_dir)
+        })
+    };
     let runtime = Runtime::new(&runtime_options)?;
     let (code, checked) = crate::worker::load_project_ready(&runtime, &config).await?;
-    let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-    let usage = Arc::new(crate::usage::Usage::open(&data_dir)?);
+    let usage = Arc::new(usage.await.context("opening the usage database")??);
     let registry = Registry::new(
         runtime.clone(),
         Arc::new(code),
