@@ -3,7 +3,8 @@
 //! Compiling the engine with Cranelift takes about half a second, so the
 //! result is kept as a serialized component keyed by the engine's hash, the
 //! wasmtime version and the engine configuration. A file that is missing,
-//! stale, truncated or corrupt (CRC mismatch) is rebuilt, never trusted.
+//! stale, truncated or corrupt (checksum mismatch: the `.crc` file holds
+//! the XXH3-64 of the compiled file) is rebuilt, never trusted.
 //!
 //! Every other build of facets (another engine or wasmtime) has entries of
 //! its own in the same folder, so each entry's use is recorded (the `.crc`
@@ -69,6 +70,10 @@ impl<'a> Source<'a> {
 fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
+    // The checksum format is part of the key, so that builds with another
+    // format (CRC-32 before) keep entries of their own instead of rebuilding
+    // each other's.
+    "xxh3".hash(&mut h);
     // wasmtime's own header check catches a different wasmtime version.
     format!("engine-{}-{:016x}", &digest[..24], h.finish())
 }
@@ -117,7 +122,7 @@ fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
         }
         let Some(key) = name.strip_suffix(".cwasm") else { continue };
         let crc = dir.join(format!("{key}.crc"));
-        // An entry without its CRC file is judged by the compiled file itself.
+        // An entry without its checksum file is judged by the compiled file itself.
         if key != keep && unused(if crc.exists() { &crc } else { &path }) {
             tracing::info!(file = %path.display(), "removing a compiled engine unused for {} days", UNUSED_FOR.as_secs() / 86_400);
             let _ = std::fs::remove_file(&path);
@@ -127,8 +132,8 @@ fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
 }
 
 fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
-    let expected: u32 = std::fs::read_to_string(crc_path).ok()?.trim().parse().ok()?;
-    if crc_of(path).ok()? != expected {
+    let expected = std::fs::read_to_string(crc_path).ok()?;
+    if checksum_of(path).ok()? != expected.trim() {
         tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
         return None;
     }
@@ -141,18 +146,18 @@ fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<C
     }
 }
 
-/// The CRC of a file, read through a read-only mapping: the pages come from
+/// The checksum of a file (see [`checksum`]), read through a read-only mapping: the pages come from
 /// the page cache (which wasmtime's own mapping of the file then shares)
 /// rather than being copied into a fresh buffer.
 #[expect(unsafe_code, reason = "mapping a file is unsafe if another process truncates it meanwhile")]
-fn crc_of(path: &Path) -> std::io::Result<u32> {
+fn checksum_of(path: &Path) -> std::io::Result<String> {
     let file = std::fs::File::open(path)?;
     // SAFETY: cache files are written under a temporary name and renamed into
     // place, never modified in place, and the mapping only lives for this
     // function. Only another process truncating the file meanwhile could make
     // a read fault (SIGBUS); wasmtime's own mapping of it carries that risk too.
     let map = unsafe { memmap2::Mmap::map(&file) }?;
-    Ok(crc32fast::hash(&map))
+    Ok(checksum(&map))
 }
 
 #[expect(unsafe_code, reason = "wasmtime's deserialization is unsafe: it maps machine code")]
@@ -160,8 +165,17 @@ fn deserialize(engine: &wasmtime::Engine, path: &Path) -> Result<Component> {
     // SAFETY: the file was written by `store` below from `Component::serialize`
     // of this same engine configuration (the key includes wasmtime's version
     // and the configuration hash, which wasmtime checks again), it is replaced
-    // only by atomic rename, and its CRC was verified just before.
+    // only by atomic rename, and its checksum was verified just before.
     unsafe { Component::deserialize_file(engine, path) }.map_err(anyhow::Error::from)
+}
+
+/// The content of a checksum file: `xxh3:` and the XXH3-64 of the bytes in
+/// hex. (It was a CRC-32 until crc32fast's 1.5-2 ms over the 6 MB file was
+/// the largest part of start-up after the pool; XXH3 takes about 0.2 ms.
+/// The format is part of the cache key, and a file in another format is no
+/// match.)
+fn checksum(bytes: &[u8]) -> String {
+    format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
 }
 
 fn store(component: &Component, dir: &Path, path: &Path, crc_path: &Path) -> Result<()> {
@@ -171,7 +185,7 @@ fn store(component: &Component, dir: &Path, path: &Path, crc_path: &Path) -> Res
     std::fs::write(&tmp, &bytes)?;
     std::fs::rename(&tmp, path)?;
     let tmp = tempfile_in(dir, crc_path)?;
-    std::fs::write(&tmp, crc32fast::hash(&bytes).to_string())?;
+    std::fs::write(&tmp, checksum(&bytes))?;
     std::fs::rename(&tmp, crc_path)?;
     Ok(())
 }
@@ -214,6 +228,12 @@ mod tests {
         assert!(!hit, "a corrupt file must not be used");
         let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("and stored again");
         assert!(hit);
+
+        // A checksum file in another format (an older build's CRC-32) is no match.
+        let crc = cwasm.with_extension("crc");
+        std::fs::write(&crc, crc32fast::hash(&std::fs::read(&cwasm).expect("read")).to_string()).expect("old format");
+        let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("an old checksum file is rebuilt");
+        assert!(!hit, "a CRC-32 checksum file must not be taken for a match");
 
         std::fs::write(&cwasm, b"truncated").expect("truncate");
         let (_, hit) = load(&engine, &Source::of(COMPONENT), dir.path()).expect("a truncated cache is rebuilt");
