@@ -394,7 +394,9 @@ impl Pool {
     }
 }
 
-/// Builds the full pool on a thread of its own, at the lowest CPU priority.
+/// Builds the full pool on a thread of its own, at a low CPU priority (nice
+/// 10: start-up and the first requests go first, yet an instance waiting for
+/// the pool under load waits for about a tenth of a core's share, not less).
 struct Builder {
     slots: u32,
     max_memory_bytes: usize,
@@ -413,7 +415,7 @@ impl Builder {
             #[expect(unsafe_code, reason = "setpriority is a plain syscall")]
             // SAFETY: changes the scheduling priority of this thread only.
             unsafe {
-                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
             }
             let source = match &self.other {
                 Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
