@@ -404,7 +404,8 @@ struct Builder {
     digest: String,
     /// The engine's bytes when it is not the built-in one.
     other: Option<Vec<u8>>,
-    full: Arc<std::sync::OnceLock<Pool>>,
+    full: Arc<std::sync::OnceLock<Arc<Pool>>>,
+    boot: Arc<std::sync::Mutex<Option<Arc<Pool>>>>,
     ready: tokio::sync::watch::Sender<Option<Result<(), String>>>,
 }
 
@@ -423,7 +424,10 @@ impl Builder {
             };
             let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir) {
                 Ok(pool) => {
-                    let _ = self.full.set(pool);
+                    let _ = self.full.set(Arc::new(pool));
+                    // New instances no longer come from the boot pool: it goes
+                    // (its slots' memory with it) when its last instance ends.
+                    self.boot.lock().unwrap_or_else(|e| e.into_inner()).take();
                     Ok(())
                 }
                 Err(e) => {
@@ -453,14 +457,15 @@ impl Builder {
 /// for the full one.
 pub struct Runtime {
     /// The pool with `max_instances` slots, once built.
-    full: Arc<std::sync::OnceLock<Pool>>,
+    full: Arc<std::sync::OnceLock<Arc<Pool>>>,
     /// `None` while the full pool is being built, then whether that worked.
     full_ready: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
     /// What builds the full pool, until [`Runtime::build_full_pool`] starts it.
     builder: std::sync::Mutex<Option<Builder>>,
     /// The small pool that serves while the full one is built (`None` when
     /// the full pool was built at once).
-    boot: Option<Pool>,
+    /// Dropped once the full pool is built.
+    boot: Arc<std::sync::Mutex<Option<Arc<Pool>>>>,
     boot_live: Arc<std::sync::atomic::AtomicUsize>,
     default_limits: EventLimits,
     /// The most `WorkerCode.limits` may ask for: (cpu ms, subrequests).
@@ -493,7 +498,7 @@ impl Runtime {
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot pool compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
-            let boot = Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir)?;
+            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir)?);
             let builder = Builder {
                 slots: n,
                 max_memory_bytes: options.max_memory_bytes,
@@ -501,18 +506,19 @@ impl Runtime {
                 digest: source.digest().to_string(),
                 other,
                 full: full.clone(),
+                boot: Arc::new(std::sync::Mutex::new(Some(boot))),
                 ready: ready_tx,
             };
-            (Some(boot), Some(builder))
+            (builder.boot.clone(), Some(builder))
         } else {
-            let _ = full.set(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir)?);
+            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir)?));
             let _ = ready_tx.send(Some(Ok(())));
-            (None, None)
+            (Arc::new(std::sync::Mutex::new(None)), None)
         };
 
         let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = ticker_stop.clone();
-        let boot_engine = boot.as_ref().map(|b| b.engine.weak());
+        let boot_engine = boot.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|b| b.engine.weak());
         let full_pool = Arc::downgrade(&full);
         std::thread::Builder::new().name("facets-epoch".into()).spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -568,11 +574,10 @@ impl Runtime {
     /// Instance slots of the pool new instances come from now: `max_instances`
     /// once the full pool is built, [`BOOT_SLOTS`] before.
     pub fn instance_slots(&self) -> usize {
-        match (self.full.get(), &self.boot) {
-            (Some(full), _) => full.slots,
-            (None, Some(boot)) => boot.slots,
-            (None, None) => 0,
+        if let Some(full) = self.full.get() {
+            return full.slots;
         }
+        self.boot.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |b| b.slots)
     }
 
     /// Waits until the pool with every instance slot is built (starting it if
@@ -715,23 +720,24 @@ impl Runtime {
     /// The pool a new instance comes from: the full pool once it is built;
     /// until then the boot pool while it has a free slot (the guard holds
     /// it), else the full pool when it is ready.
-    async fn pool(&self) -> Result<(&Pool, Option<SlotGuard>)> {
+    async fn pool(&self) -> Result<(Arc<Pool>, Option<SlotGuard>)> {
         if let Some(full) = self.full.get() {
-            return Ok((full, None));
+            return Ok((full.clone(), None));
         }
-        if let Some(boot) = &self.boot {
+        let boot = self.boot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(boot) = boot {
             let used = self.boot_live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             let guard = SlotGuard(self.boot_live.clone());
             // The full pool may have become ready meanwhile.
             if let Some(full) = self.full.get() {
-                return Ok((full, None));
+                return Ok((full.clone(), None));
             }
             if used < boot.slots {
                 return Ok((boot, Some(guard)));
             }
         }
         self.full_pool_ready().await?;
-        self.full.get().map(|full| (full, None)).ok_or_else(|| anyhow::anyhow!("the instance pool is not built"))
+        self.full.get().map(|full| (full.clone(), None)).ok_or_else(|| anyhow::anyhow!("the instance pool is not built"))
     }
 }
 
@@ -939,6 +945,7 @@ mod tests {
         rt.block_on(async {
             let runtime = Runtime::new(&RuntimeOptions { max_instances: 1_000, ..RuntimeOptions::default() }).unwrap();
             assert_eq!(runtime.instance_slots(), BOOT_SLOTS, "a runtime with 1,000 slots starts with the boot pool");
+            let boot_engine = runtime.boot.lock().unwrap().as_ref().expect("a boot pool").engine.weak();
             let worker = project(&runtime, "tests/fixtures/engine_pools").await;
             let services = crate::worker::no_services(&runtime);
             let mut live = Vec::new();
@@ -968,6 +975,16 @@ mod tests {
             // A freed boot slot is not used again: the full pool serves.
             let inst = runtime.instantiate(services.clone(), Label::default(), Storage::None).await.unwrap();
             assert!(!inst.in_boot_pool());
+            // The boot pool (its engine and slots) goes when its last instance ends.
+            assert!(runtime.boot.lock().unwrap().is_none(), "the runtime still holds the boot pool");
+            assert!(boot_engine.upgrade().is_some(), "three boot instances still live");
+            live.clear();
+            let gone = (0..100).any(|_| {
+                // (The epoch ticker holds it for an instant at each tick.)
+                std::thread::sleep(Duration::from_millis(2));
+                boot_engine.upgrade().is_none()
+            });
+            assert!(gone, "the boot pool's engine outlived its instances");
         });
     }
 
