@@ -94,3 +94,26 @@ fn serve_refuses_to_start_when_top_level_code_throws() {
     let (line, _col) = position_after(&stderr, "index.js").unwrap_or_else(|| panic!("no index.js:LINE:COL in stderr:\n{stderr}"));
     assert_eq!(line, 5, "the throw is on line 5; stderr:\n{stderr}");
 }
+
+/// More instance slots than the address space can hold is a configuration
+/// error. The full pool is built after the server starts listening (a small
+/// boot pool serves first), so the server stops with the error, exit code 1,
+/// rather than run on the boot pool's slots. (100,000 slots reserve about
+/// 800 TiB for linear memories: beyond x86-64's 128 TiB user address space.)
+#[test]
+fn serve_stops_with_an_error_when_the_instance_pool_cannot_be_built() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let project = fixture("serve_counter");
+    let run = run_facets(&[
+        "serve",
+        project.to_str().expect("utf-8 path"),
+        "--port",
+        "0",
+        "--data-dir",
+        data.path().to_str().expect("utf-8 path"),
+        "--max-instances",
+        "100000",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("error: --max-instances 100000: building the instance pool failed"), "stderr:\n{}", run.stderr);
+}

@@ -127,12 +127,34 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
     prepared.runtime.build_full_pool();
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    crate::http::serve(listener, prepared.registry.clone(), shutdown).await;
+    // A full pool that cannot be built (say, --max-instances beyond the
+    // address space) is a configuration error: the server stops with it, as
+    // it would have at start-up, rather than run on the boot pool's slots.
+    let pool_error = Arc::new(std::sync::Mutex::new(None));
+    let stop = {
+        let (runtime, pool_error) = (prepared.runtime.clone(), pool_error.clone());
+        async move {
+            let failed = async {
+                match runtime.full_pool_ready().await {
+                    Err(e) => *pool_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+                    Ok(()) => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown => {}
+                () = failed => tracing::error!("stopping: the instance pool could not be built"),
+            }
+        }
+    };
+    crate::http::serve(listener, prepared.registry.clone(), stop).await;
     prepared.registry.shutdown().await;
     flusher.abort();
     let _ = admin_stop.send(());
     tracing::info!("stopped");
-    Ok(())
+    match pool_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e.context(format!("--max-instances {}", options.runtime.max_instances))),
+        None => Ok(()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is

@@ -431,7 +431,7 @@ impl Builder {
                     Ok(())
                 }
                 Err(e) => {
-                    tracing::error!("could not build the pool of {} instance slots ({e:#}); at most {BOOT_SLOTS} instances can live at once", self.slots);
+                    tracing::error!("could not build the pool of {} instance slots: {e:#}", self.slots);
                     Err(format!("{e:#}"))
                 }
             };
