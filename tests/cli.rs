@@ -54,19 +54,20 @@ fn compile_of_a_valid_module_writes_a_wasm_file() {
     assert_eq!(&again[..4], b"\0asm");
 }
 
+/// Runs `facets serve` on a fixture with `extra` arguments, on port 0 and a
+/// fresh data dir, to completion (it must exit by itself).
+fn serve_to_exit(name: &str, extra: &[&str]) -> common::Finished {
+    let data = tempfile::tempdir().expect("temp dir");
+    let project = fixture(name);
+    let mut args = vec!["serve", project.to_str().expect("utf-8 path"), "--port", "0", "--data-dir", data.path().to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    run_facets(&args)
+}
+
 /// Runs `facets serve` on a broken fixture: it must exit non-zero without
 /// serving; returns its stderr.
 fn serve_fails(name: &str) -> String {
-    let data = tempfile::tempdir().expect("temp dir");
-    let project = fixture(name);
-    let run = run_facets(&[
-        "serve",
-        project.to_str().expect("utf-8 path"),
-        "--port",
-        "0",
-        "--data-dir",
-        data.path().to_str().expect("utf-8 path"),
-    ]);
+    let run = serve_to_exit(name, &[]);
     assert!(!run.status.success(), "serve of {name} should fail at start-up; stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains("Ready on"), "serve of {name} must not start serving; stdout:\n{}", run.stdout);
     run.stderr
@@ -102,18 +103,7 @@ fn serve_refuses_to_start_when_top_level_code_throws() {
 /// 800 TiB for linear memories: beyond x86-64's 128 TiB user address space.)
 #[test]
 fn serve_stops_with_an_error_when_the_instance_pool_cannot_be_built() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let project = fixture("serve_counter");
-    let run = run_facets(&[
-        "serve",
-        project.to_str().expect("utf-8 path"),
-        "--port",
-        "0",
-        "--data-dir",
-        data.path().to_str().expect("utf-8 path"),
-        "--max-instances",
-        "100000",
-    ]);
+    let run = serve_to_exit("serve_counter", &["--max-instances", "100000"]);
     assert_eq!(run.status.code(), Some(1), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("error: --max-instances 100000: building the instance pool failed"), "stderr:\n{}", run.stderr);
 }
