@@ -462,9 +462,8 @@ pub struct Runtime {
     full_ready: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
     /// What builds the full pool, until [`Runtime::build_full_pool`] starts it.
     builder: std::sync::Mutex<Option<Builder>>,
-    /// The small pool that serves while the full one is built (`None` when
-    /// the full pool was built at once).
-    /// Dropped once the full pool is built.
+    /// The small pool that serves while the full one is built: `None` when
+    /// the full pool was built at once, and from when it is built.
     boot: Arc<std::sync::Mutex<Option<Arc<Pool>>>>,
     boot_live: Arc<std::sync::atomic::AtomicUsize>,
     default_limits: EventLimits,
