@@ -713,9 +713,7 @@ impl Runtime {
         let bindings = pool.pre.instantiate_async(&mut store).await?;
         Ok(Instance { store, bindings, _slot: slot, _boot_slot: boot_slot })
     }
-}
 
-impl Runtime {
     /// The pool a new instance comes from: the full pool once it is built;
     /// until then the boot pool while it has a free slot (the guard holds
     /// it), else the full pool when it is ready.
