@@ -116,6 +116,36 @@ fn metrics_count_requests_instances_limits_and_the_loader_without_object_labels(
     assert!(!body.contains("alice") && !body.contains("Victim"), "object labels in the metrics:\n{body}");
 }
 
+/// Starting an instance is timed by phase, so that an operator can see where
+/// a slow start goes: every object, facet and piece of loaded code that
+/// starts counts once in each of its phases; a live object does not start
+/// again, and an object or facet that never uses storage opens no database.
+#[test]
+fn metrics_time_each_phase_of_starting_objects_facets_and_loaded_code() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &[]);
+    assert_eq!(host.get("/victim/alice/put?v=1").status, 200);
+    assert_eq!(host.get("/victim/bob/put?v=1").status, 200);
+    assert_eq!(host.get("/victim/alice/put?v=2").status, 200);
+    assert_eq!(host.get("/victim/carol/hello").status, 200);
+    let r = host.get("/sup/s/many-facets?n=2");
+    assert_eq!(r.json()["started"], 2, "{}", r.body);
+    let m = host.admin_get("/metrics", Some(TOKEN)).body;
+    let count = |kind: &str, phase: &str| -> u64 {
+        let series = format!("facets_start_phase_seconds_count{{kind=\"{kind}\",phase=\"{phase}\"}} ");
+        m.lines().find_map(|l| l.strip_prefix(series.as_str())).map_or(0, |v| v.trim().parse().unwrap())
+    };
+    // alice, bob, carol and the supervisor s
+    for phase in ["instantiate", "load", "construct"] {
+        assert_eq!(count("object", phase), 4, "object {phase} in:\n{m}");
+        assert_eq!(count("facet", phase), 2, "facet {phase} in:\n{m}");
+    }
+    assert_eq!(count("object", "storage_open"), 2, "alice's and bob's databases:\n{m}");
+    assert_eq!(count("facet", "storage_open"), 0, "the facets only answered ping:\n{m}");
+    assert_eq!(count("loader", "compile"), 1, "both facets run the code loaded as \"app\":\n{m}");
+    assert!(m.contains(",kind=\"object\",phase=\"load\"} 4"), "the slowest bucket of object loads holds all four:\n{m}");
+}
+
 /// With many instance slots the server answers from a small boot pool and
 /// builds the full pool after it starts listening, by itself: the metric
 /// reaches `--max-instances` without any load, and objects work throughout.

@@ -94,6 +94,41 @@ pub struct CacheLabels {
 
 type HistogramFamily = Family<KindLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StartLabels {
+    pub kind: &'static str,
+    pub phase: &'static str,
+}
+
+/// What was starting (the `kind` label of the start-phase histogram).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Starting {
+    /// A Durable Object of the project.
+    Object,
+    /// A facet.
+    Facet,
+    /// A pooled instance of the entry worker, or of a loaded worker's entrypoint.
+    Worker,
+    /// Code handed to a Worker Loader, compiled to bytecode.
+    Loader,
+}
+
+/// A phase of starting an instance (the `phase` label).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Phase {
+    /// A slot of the pool taken (after waiting for one, when all are in use)
+    /// and the engine instantiated in it.
+    Instantiate,
+    /// The worker's modules evaluated and its bindings granted.
+    Load,
+    /// The Durable Object's constructor.
+    Construct,
+    /// Its database opened (or made), when the code first used storage.
+    StorageOpen,
+    /// JS source compiled to bytecode (a fresh compiler instance included).
+    Compile,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -107,11 +142,17 @@ pub struct Metrics {
     pub storage_bytes: Gauge,
     pub loader_cache: Family<CacheLabels, Counter>,
     pub log_lines_dropped: Counter,
+    pub start_phases: Family<StartLabels, Histogram, fn() -> Histogram>,
 }
 
 fn latency_histogram() -> Histogram {
     // 0.25 ms .. ~8 s
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+fn phase_histogram() -> Histogram {
+    // 25 µs .. ~0.8 s
+    Histogram::new(exponential_buckets(0.000_025, 2.0, 16))
 }
 
 impl Metrics {
@@ -141,6 +182,12 @@ impl Metrics {
         registry.register("loader_cache", "Worker Loader look-ups by result", loader_cache.clone());
         let log_lines_dropped = Counter::default();
         registry.register("console_lines_dropped", "Console lines dropped at the per-event output limit", log_lines_dropped.clone());
+        let start_phases: Family<StartLabels, Histogram, fn() -> Histogram> = Family::new_with_constructor(phase_histogram);
+        registry.register(
+            "start_phase_seconds",
+            "Wall time of the phases of starting instances: what started (object, facet, worker, loader) and the phase (instantiate, load, construct, storage_open, compile)",
+            start_phases.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -153,7 +200,34 @@ impl Metrics {
             storage_bytes,
             loader_cache,
             log_lines_dropped,
+            start_phases,
         }
+    }
+
+    /// Counts one phase of starting an instance, and its duration.
+    pub fn start_phase(&self, kind: Starting, phase: Phase, elapsed: std::time::Duration) {
+        let kind = match kind {
+            Starting::Object => "object",
+            Starting::Facet => "facet",
+            Starting::Worker => "worker",
+            Starting::Loader => "loader",
+        };
+        let phase = match phase {
+            Phase::Instantiate => "instantiate",
+            Phase::Load => "load",
+            Phase::Construct => "construct",
+            Phase::StorageOpen => "storage_open",
+            Phase::Compile => "compile",
+        };
+        self.start_phases.get_or_create(&StartLabels { kind, phase }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Times `f` as one phase of starting an instance.
+    pub async fn timed<T>(&self, kind: Starting, phase: Phase, f: impl Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let out = f.await;
+        self.start_phase(kind, phase, started.elapsed());
+        out
     }
 
     /// Counts a finished request or event, and its duration.

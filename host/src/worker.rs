@@ -121,6 +121,11 @@ pub fn no_services(runtime: &Arc<Runtime>) -> Arc<dyn Services> {
 /// Compiles code handed to a Worker Loader: JS modules become bytecode;
 /// errors name the module, line and column.
 pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerCode) -> Result<Worker, JsError> {
+    use crate::metrics::{Phase, Starting};
+    crate::metrics::metrics().timed(Starting::Loader, Phase::Compile, compile_loaded_untimed(runtime, code)).await
+}
+
+async fn compile_loaded_untimed(runtime: &Arc<Runtime>, code: crate::engine::WorkerCode) -> Result<Worker, JsError> {
     let total: usize = code
         .modules
         .iter()

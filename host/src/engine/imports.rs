@@ -1,6 +1,7 @@
 //! The host side of the engine's imports. Every call acts on the calling
 //! instance's own state only: its database, its namespaces, its label.
 
+use crate::metrics::{Phase, Starting};
 use super::{Entry, FacetSlot, HostState, Label, MAX_FACET_DEPTH};
 use std::sync::Arc;
 
@@ -14,6 +15,15 @@ impl types::Host for HostState {}
 
 impl HostState {
     fn database(&mut self) -> Result<&mut Database, JsError> {
+        if self.storage.is_unopened() {
+            let kind = if self.label.facet.is_empty() { Starting::Object } else { Starting::Facet };
+            let started = std::time::Instant::now();
+            let opened = self.storage.database().map(|r| r.map(|_| ()));
+            crate::metrics::metrics().start_phase(kind, Phase::StorageOpen, started.elapsed());
+            if let Some(Err(e)) = opened {
+                return Err(storage_error(e));
+            }
+        }
         match self.storage.database() {
             Some(db) => db.map_err(storage_error),
             None => Err(JsError::new("Error", "storage is only available inside a Durable Object (this is the stateless worker)")),
@@ -132,14 +142,13 @@ impl HostState {
             facet: String::new(),
             code: key.to_string(),
         };
-        let mut instance = self
-            .services
-            .runtime()
-            .instantiate(self.services.clone(), label, crate::storage::Storage::None)
+        let metrics = crate::metrics::metrics();
+        let mut instance = metrics
+            .timed(Starting::Worker, Phase::Instantiate, self.services.runtime().instantiate(self.services.clone(), label, crate::storage::Storage::None))
             .await
             .map_err(|e| JsError::new("Error", format!("could not start the loaded worker: {e:#}")))?;
         instance.state_mut().chain = self.chain.clone();
-        match instance.load(&worker).await {
+        match metrics.timed(Starting::Worker, Phase::Load, instance.load(&worker)).await {
             Ok(Ok(())) => Ok(instance),
             Ok(Err(e)) => Err(e),
             Err(trap) => Err(JsError::new("Error", format!("the loaded worker failed while loading: {trap}"))),
@@ -279,10 +288,9 @@ impl HostState {
             facet: if self.label.facet.is_empty() { name.to_string() } else { format!("{}/{name}", self.label.facet) },
             code: key.to_string(),
         };
-        let mut instance = self
-            .services
-            .runtime()
-            .instantiate(self.services.clone(), label, storage)
+        let metrics = crate::metrics::metrics();
+        let mut instance = metrics
+            .timed(Starting::Facet, Phase::Instantiate, self.services.runtime().instantiate(self.services.clone(), label, storage))
             .await
             .map_err(|e| JsError::new("Error", format!("could not start facet \"{name}\": {e:#}")))?;
         {
@@ -290,7 +298,10 @@ impl HostState {
             state.facet_dir = Some(dir.join(&stem));
             state.depth = self.depth + 1;
         }
-        instance.load(&worker).await.unwrap_or_else(|t| Err(trap_error("loading the facet", t)))?;
+        metrics
+            .timed(Starting::Facet, Phase::Load, instance.load(&worker))
+            .await
+            .unwrap_or_else(|t| Err(trap_error("loading the facet", t)))?;
         let id = given_id.unwrap_or_else(|| ObjectId {
             hex: {
                 use sha2::Digest;
@@ -301,7 +312,10 @@ impl HostState {
         {
             instance.state_mut().storage.begin_event().map_err(storage_error)?;
         }
-        let started = instance.start_object(class_name, &id).await.unwrap_or_else(|t| Err(trap_error("starting the facet", t)));
+        let started = metrics
+            .timed(Starting::Facet, Phase::Construct, instance.start_object(class_name, &id))
+            .await
+            .unwrap_or_else(|t| Err(trap_error("starting the facet", t)));
         let storage = &mut instance.state_mut().storage;
         let _ = if started.is_ok() { storage.commit_event() } else { storage.rollback_event() };
         started?;

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::{Event, EventError, EventKind, EventOutput, Registry};
 use crate::engine::{Entry, Instance, Label, ObjectId};
+use crate::metrics::{Phase, Starting};
 use crate::storage::Storage;
 
 pub(crate) async fn run(
@@ -155,18 +156,24 @@ async fn start(registry: &Registry, class: &str, id: &ObjectId, label: &Label) -
             None => Err("the server is shutting down".into()),
         })
     };
-    let mut instance = registry
-        .runtime
-        .instantiate_with_room(registry.services(), label.clone(), || Storage::lazy(path.clone(), registry.options.storage.clone(), admit()))
+    let metrics = crate::metrics::metrics();
+    let mut instance = metrics
+        .timed(
+            Starting::Object,
+            Phase::Instantiate,
+            registry
+                .runtime
+                .instantiate_with_room(registry.services(), label.clone(), || Storage::lazy(path.clone(), registry.options.storage.clone(), admit())),
+        )
         .await
         .map_err(|e| EventError::Internal(format!("could not start {label}: {e:#}")))?;
     instance.state_mut().facet_dir = Some(dir.join("facets"));
-    match instance.load(&registry.code.worker).await {
+    match metrics.timed(Starting::Object, Phase::Load, instance.load(&registry.code.worker)).await {
         Ok(Ok(())) => {}
         Ok(Err(js)) => return Err(EventError::Js(js)),
         Err(trap) => return Err(EventError::Internal(format!("{label} trapped while loading: {trap:#}"))),
     }
-    match instance.start_object(class, id).await {
+    match metrics.timed(Starting::Object, Phase::Construct, instance.start_object(class, id)).await {
         Ok(Ok(())) => Ok(instance),
         Ok(Err(js)) => Err(EventError::Js(js)),
         Err(trap) => Err(EventError::Internal(format!("{label} trapped in its constructor: {trap:#}"))),

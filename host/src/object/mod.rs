@@ -258,12 +258,17 @@ impl Registry {
         let mut instance = match pooled {
             Some(i) => i,
             None => {
-                let mut i = self
-                    .runtime
-                    .instantiate_with_room(self.services(), Label::default(), || crate::storage::Storage::None)
+                use crate::metrics::{Phase, Starting};
+                let metrics = crate::metrics::metrics();
+                let mut i = metrics
+                    .timed(
+                        Starting::Worker,
+                        Phase::Instantiate,
+                        self.runtime.instantiate_with_room(self.services(), Label::default(), || crate::storage::Storage::None),
+                    )
                     .await
                     .map_err(|e| EventError::Internal(format!("could not start the worker: {e:#}")))?;
-                match i.load(&self.code.worker).await {
+                match metrics.timed(Starting::Worker, Phase::Load, i.load(&self.code.worker)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(js)) => return Err(EventError::Js(js)),
                     Err(trap) => return Err(EventError::Internal(format!("the worker trapped while loading: {trap:#}"))),

@@ -52,6 +52,11 @@ impl Storage {
         }
     }
 
+    /// Whether the database is still to be opened (on first use).
+    pub fn is_unopened(&self) -> bool {
+        matches!(self, Storage::Unopened { .. })
+    }
+
     /// The database if it is open.
     pub fn opened(&self) -> Option<&Database> {
         match self {
