@@ -8,6 +8,11 @@
 //! - `new object, loaded code`: the same with code already in the loader cache;
 //! - `warm request`: supervisor → facet on live instances (the baseline).
 //!
+//! A second table splits the new apps' and new objects' time by start phase
+//! (the mean of each phase of `facets_start_phase_seconds`, the metric that
+//! `facets serve` exposes): instantiate, load, construct, open the database,
+//! compile loaded code. What is left of a row is the events themselves.
+//!
 //! Data lives on tmpfs with `--durability normal`, so fsync does not dominate.
 
 use std::path::Path;
@@ -35,6 +40,42 @@ fn row(name: &str, mut v: Vec<Duration>) {
     println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} |", p(0.5), p(0.1), p(0.9));
 }
 
+/// (sum of seconds, count) of each `(kind, phase)` of the start-phase metric.
+type Phases = std::collections::BTreeMap<(String, String), (f64, f64)>;
+
+fn start_phases() -> Phases {
+    let text = facets::metrics::metrics().encode();
+    let mut out = Phases::new();
+    for line in text.lines() {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let (is_sum, labels) = if let Some(l) = series.strip_prefix("facets_start_phase_seconds_sum{") {
+            (true, l)
+        } else if let Some(l) = series.strip_prefix("facets_start_phase_seconds_count{") {
+            (false, l)
+        } else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels.split(',').find_map(|kv| kv.strip_prefix(&format!("{name}=\""))).map(|v| v.trim_end_matches(['}', '"']).to_string())
+        };
+        let (Some(kind), Some(phase), Ok(v)) = (label("kind"), label("phase"), value.parse::<f64>()) else { continue };
+        let e = out.entry((kind, phase)).or_default();
+        if is_sum { e.0 += v } else { e.1 += v }
+    }
+    out
+}
+
+/// Mean µs per start of each phase between two snapshots, with the count.
+fn phase_rows(what: &str, before: &Phases, after: &Phases) {
+    for (key, (sum, count)) in after {
+        let (s0, c0) = before.get(key).copied().unwrap_or_default();
+        let n = count - c0;
+        if n > 0.0 {
+            println!("| {:<24} | {:<22} | {:>6} | {:>9.0} |", what, format!("{} {}", key.0, key.1), n, (sum - s0) / n * 1e6);
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
@@ -53,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         // FACETS_BENCH_WARM=N: more warm requests (e.g. to profile that path).
         let warm_n = std::env::var("FACETS_BENCH_WARM").ok().and_then(|v| v.parse().ok()).unwrap_or(n * 5);
 
+        let phases_start = start_phases();
         let mut new_app = Vec::with_capacity(n);
         for i in 0..n {
             let source = format!("{APP}\n// app {i}\n");
@@ -62,6 +104,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(res.body == b"1", "unexpected answer {:?}", String::from_utf8_lossy(&res.body));
         }
 
+        let phases_apps = start_phases();
         let mut new_object = Vec::with_capacity(n);
         for i in 0..n {
             let t = Instant::now();
@@ -70,6 +113,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(res.body == b"1");
         }
 
+        let phases_objects = start_phases();
         let mut warm = Vec::with_capacity(warm_n);
         for _ in 0..warm_n {
             let t = Instant::now();
@@ -83,6 +127,11 @@ fn main() -> anyhow::Result<()> {
         row("new app (unseen code)", new_app);
         row("new object, loaded code", new_object);
         row("warm supervisor -> facet", warm);
+        println!("\nwhere the starts went: mean of each start phase (µs)\n");
+        println!("| {:<24} | {:<22} | {:>6} | {:>9} |", "rows", "what, phase", "starts", "mean");
+        println!("|{:-<26}|{:-<24}|{:->8}|{:->11}|", "", "", "", "");
+        phase_rows("new app (unseen code)", &phases_start, &phases_apps);
+        phase_rows("new object, loaded code", &phases_apps, &phases_objects);
         registry.shutdown().await;
         Ok::<_, anyhow::Error>(())
     }))?

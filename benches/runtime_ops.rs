@@ -10,6 +10,10 @@
 //! `stubFetch` and `rpc` are round trips to another object, its event included.
 //! A loop runs in one event, with warm caches: a real event, whose request
 //! passes through several instances, pays more per operation.
+//!
+//! `FACETS_BENCH_OPS=rpc,kvGet` runs only those rows (and their baselines) and
+//! `FACETS_BENCH_ROUNDS=N` sets the events per row: to profile one operation
+//! under `perf record`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -48,9 +52,15 @@ fn main() -> anyhow::Result<()> {
         let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/fixtures/ops");
         let registry = facets::server::prepare(&project, &options).await?.registry;
         let mut medians = Vec::with_capacity(OPS.len());
+        let only = std::env::var("FACETS_BENCH_OPS").ok();
+        let rounds: usize = std::env::var("FACETS_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
         for op in OPS {
-            let mut samples: Vec<Duration> = Vec::with_capacity(ROUNDS);
-            for round in 0..ROUNDS + 10 {
+            if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == *op)) && *op != "noop" && *op != "kvNone" {
+                medians.push(f64::NAN);
+                continue;
+            }
+            let mut samples: Vec<Duration> = Vec::with_capacity(rounds);
+            for round in 0..rounds + 10 {
                 let request = HttpRequest { method: "GET".into(), url: format!("http://bench/{op}"), headers: vec![], body: None };
                 let t = Instant::now();
                 let res = registry.fetch_entry(request).await.map_err(|e| anyhow::anyhow!("{op}: {e}"))?;
@@ -63,12 +73,12 @@ fn main() -> anyhow::Result<()> {
             samples.sort();
             medians.push(samples[samples.len() / 2].as_secs_f64() * 1e6);
         }
-        println!("\nruntime operations, in process, {PER_EVENT} per event, median of {ROUNDS} events (µs)\n");
+        println!("\nruntime operations, in process, {PER_EVENT} per event, median of {rounds} events (µs)\n");
         println!("| {:<14} | {:>9} | {:>9} |", "operation", "event", "per op");
         println!("|{:-<16}|{:->11}|{:->11}|", "", "", "");
         let noop = medians[0];
         let kv_none = medians[OPS.iter().position(|o| *o == "kvNone").expect("kvNone is listed")];
-        for (op, us) in OPS.iter().zip(&medians) {
+        for (op, us) in OPS.iter().zip(&medians).filter(|(_, us)| !us.is_nan()) {
             let base = if op.starts_with("kv") && *op != "kvNone" { kv_none } else { noop };
             let per = if *op == "noop" || *op == "kvNone" { String::from("-") } else { format!("{:.2}", (us - base) / PER_EVENT) };
             println!("| {op:<14} | {us:>9.0} | {per:>9} |");
