@@ -11,6 +11,7 @@ use crate::config::ProjectConfig;
 use crate::config::ModuleFile;
 use crate::engine::bindings::{BindingValue, Module, ModuleContent, Worker};
 use crate::engine::{Instance, JsError, Label, Runtime, Services};
+use crate::metrics::{Phase, Starting};
 
 /// The loaded worker: what every instance of this project evaluates.
 pub struct WorkerCode {
@@ -121,7 +122,6 @@ pub fn no_services(runtime: &Arc<Runtime>) -> Arc<dyn Services> {
 /// Compiles code handed to a Worker Loader: JS modules become bytecode;
 /// errors name the module, line and column.
 pub async fn compile_loaded(runtime: &Arc<Runtime>, code: crate::engine::WorkerCode) -> Result<Worker, JsError> {
-    use crate::metrics::{Phase, Starting};
     crate::metrics::metrics().timed(Starting::Loader, Phase::Compile, compile_loaded_untimed(runtime, code)).await
 }
 

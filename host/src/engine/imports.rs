@@ -15,16 +15,13 @@ impl types::Host for HostState {}
 
 impl HostState {
     fn database(&mut self) -> Result<&mut Database, JsError> {
-        if self.storage.is_unopened() {
+        let opening = self.storage.is_unopened().then(std::time::Instant::now);
+        let db = self.storage.database();
+        if let Some(started) = opening {
             let kind = if self.label.facet.is_empty() { Starting::Object } else { Starting::Facet };
-            let started = std::time::Instant::now();
-            let opened = self.storage.database().map(|r| r.map(|_| ()));
             crate::metrics::metrics().start_phase(kind, Phase::StorageOpen, started.elapsed());
-            if let Some(Err(e)) = opened {
-                return Err(storage_error(e));
-            }
         }
-        match self.storage.database() {
+        match db {
             Some(db) => db.map_err(storage_error),
             None => Err(JsError::new("Error", "storage is only available inside a Durable Object (this is the stateless worker)")),
         }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{Entry, HttpRequest, HttpResponse, Instance, JsError, Label, ObjectId, Runtime, Services};
+use crate::metrics::{Phase, Starting};
 use crate::storage::StorageOptions;
 use crate::worker::WorkerCode;
 
@@ -258,7 +259,6 @@ impl Registry {
         let mut instance = match pooled {
             Some(i) => i,
             None => {
-                use crate::metrics::{Phase, Starting};
                 let metrics = crate::metrics::metrics();
                 let mut i = metrics
                     .timed(
