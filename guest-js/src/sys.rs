@@ -7,7 +7,33 @@
 pub extern "C" fn initialize_runtime() {
     javy_plugin_api::initialize_runtime(crate::config, crate::modify_runtime)
         .expect("javy runtime initializes");
+    make_immortal();
     fill_heap_holes();
+}
+
+unsafe extern "C" {
+    /// Added to QuickJS by `guest-js/patches/quickjs-immortal.patch`.
+    fn JS_MakeImmortal(rt: *mut javy_plugin_api::javy::quickjs::qjs::JSRuntime);
+}
+
+/// Makes every JS value that initialization created immortal: QuickJS stops
+/// counting references to them, so running code only reads the snapshot's
+/// objects, and their pages stay shared between instances instead of being
+/// copied into each one on its first use.
+fn make_immortal() {
+    crate::CONTEXT.with(|c| {
+        let context = c.borrow();
+        let context = context.as_ref().expect("engine runtime is initialized");
+        context.with(|ctx| {
+            // SAFETY: the context's own runtime, at pre-initialization, with no
+            // JS running; JS_MakeImmortal only changes reference counts and
+            // moves GC objects between the runtime's lists.
+            unsafe {
+                let rt = javy_plugin_api::javy::quickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
+                JS_MakeImmortal(rt);
+            }
+        })
+    });
 }
 
 unsafe extern "C" {
