@@ -224,3 +224,22 @@ fn prototype_pollution_does_not_leak_into_other_instances_or_later_activations()
     assert_eq!(host.get("/bad/p/check").body, clean, "a later activation");
     assert_contained(&host, Some("cpu"), "exceeded CPU time limit");
 }
+
+#[test]
+fn churning_the_engines_own_objects_stays_correct_and_frees_what_it_drops() {
+    let (host, _d) = host(&[]);
+    // 3 × 1,500 iterations × 16 KiB: 70 MiB if the dropped cycles leaked,
+    // over the 64 MiB limit.
+    let n = 1500;
+    let sum: u64 = (0..n).map(|i: u64| i + i.to_string().len() as u64).sum();
+    let want = format!(r#"{{"sum":{sum},"churned":{last},"extra":{last},"tmp":null}}"#, last = n - 1);
+    for round in 0..3 {
+        let r = host.get(&format!("/bad/churner/churn?n={n}"));
+        assert_eq!((r.status, r.body.as_str()), (200, want.as_str()), "round {round}");
+    }
+    // The changes stay in that object's instance.
+    let clean = r#"{"array":null,"object":null,"json":"{\"a\":1}","math":2}"#;
+    assert_eq!(host.get("/bad/other/check").body, clean);
+    let other = host.get("/bad/other2/churn?n=1");
+    assert_eq!(other.body, r#"{"sum":1,"churned":0,"extra":0,"tmp":null}"#);
+}
