@@ -13,25 +13,24 @@ pub extern "C" fn initialize_runtime() {
 
 unsafe extern "C" {
     /// Added to QuickJS by `guest-js/patches/quickjs-immortal.patch`.
-    fn JS_MakeImmortal(rt: *mut javy_plugin_api::javy::quickjs::qjs::JSRuntime);
+    fn JS_MakeImmortal(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext);
 }
 
 /// Makes every JS value that initialization created immortal: QuickJS stops
 /// counting references to them, so running code only reads the snapshot's
 /// objects, and their pages stay shared between instances instead of being
-/// copied into each one on its first use.
+/// copied into each one on its first use. First it creates the properties
+/// QuickJS would create on first use (built-in methods, ...), for the same
+/// reason and so that no instance spends time creating them.
 fn make_immortal() {
     crate::CONTEXT.with(|c| {
         let context = c.borrow();
         let context = context.as_ref().expect("engine runtime is initialized");
         context.with(|ctx| {
-            // SAFETY: the context's own runtime, at pre-initialization, with no
-            // JS running; JS_MakeImmortal only changes reference counts and
-            // moves GC objects between the runtime's lists.
-            unsafe {
-                let rt = javy_plugin_api::javy::quickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
-                JS_MakeImmortal(rt);
-            }
+            // SAFETY: the engine's context, at pre-initialization, with no JS
+            // running; JS_MakeImmortal reads properties, changes reference
+            // counts and moves GC objects between the runtime's lists.
+            unsafe { JS_MakeImmortal(ctx.as_raw().as_ptr()) }
         })
     });
 }
