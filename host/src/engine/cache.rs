@@ -133,11 +133,20 @@ fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
 
 fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
     let expected = std::fs::read_to_string(crc_path).ok()?;
-    if checksum_of(path).ok()? != expected.trim() {
+    // The checksum (0.7-2 ms, mostly faulting the file's pages in) runs on
+    // another thread while this one maps and parses the file; the component
+    // is returned only if the checksum matches, and nothing of it has run
+    // before then.
+    let (deserialized, sum) = std::thread::scope(|scope| {
+        let sum = scope.spawn(|| checksum_of(path));
+        let deserialized = deserialize(engine, path);
+        (deserialized, sum.join())
+    });
+    if !matches!(sum, Ok(Ok(ref sum)) if *sum == expected.trim()) {
         tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
         return None;
     }
-    match deserialize(engine, path) {
+    match deserialized {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::warn!(file = %path.display(), "compiled engine cache is unusable ({e:#}); recompiling");
@@ -165,7 +174,8 @@ fn deserialize(engine: &wasmtime::Engine, path: &Path) -> Result<Component> {
     // SAFETY: the file was written by `store` below from `Component::serialize`
     // of this same engine configuration (the key includes wasmtime's version
     // and the configuration hash, which wasmtime checks again), it is replaced
-    // only by atomic rename, and its checksum was verified just before.
+    // only by atomic rename, and `try_load` drops the component unless the
+    // file's checksum, taken meanwhile, matches: none of its code runs first.
     unsafe { Component::deserialize_file(engine, path) }.map_err(anyhow::Error::from)
 }
 
