@@ -257,7 +257,8 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     })?)?;
 
     // The event loop's clock and I/O (see js/65-timers.js and dispatch::settle).
-    set("monotonicNow", Function::new(c.clone(), || -> f64 { monotonic_ms() })?)?;
+    set("monotonicNow", Function::new(c.clone(), || -> f64 { io::monotonic_clock_ms() })?)?;
+    set("wallNow", Function::new(c.clone(), || -> f64 { io::wall_clock_ms() })?)?;
     set("fetchStart", Function::new(c.clone(), |ctx: Ctx<'js>, req: Object<'js>, redirect: u32| -> Result<u32> {
         let request = to_request(&req)?;
         let mode = match redirect {
@@ -359,16 +360,6 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     set("facetUsage", Function::new(c.clone(), |name: String| -> Option<String> { facets::usage(&name) })?)?;
 
     Ok(host)
-}
-
-/// Milliseconds of the host's monotonic clock (WASI), with sub-millisecond precision.
-pub fn monotonic_ms() -> f64 {
-    thread_local! {
-        static ORIGIN: std::time::Instant = std::time::Instant::now();
-    }
-    // The origin is taken on first use at run time (a snapshot taken at
-    // pre-initialization would carry the build machine's clock).
-    ORIGIN.with(|o| o.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// `[href, origin, protocol, username, password, host, hostname, port, pathname, search, hash]`

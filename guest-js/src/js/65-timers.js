@@ -167,7 +167,8 @@
   const performance = new Performance();
 
   function startClock() {
-    timeOrigin = Date.now();
+    // The host's clocks, not Date.now(): see wall-clock-ms in wit/io.wit.
+    timeOrigin = host.wallNow();
     monotonicOrigin = host.monotonicNow();
   }
 

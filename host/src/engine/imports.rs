@@ -686,4 +686,14 @@ impl io::Host for HostState {
         self.drain_pending = true;
         Ok(())
     }
+
+    async fn wall_clock_ms(&mut self) -> wasmtime::Result<f64> {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Ok(since_epoch.as_secs_f64() * 1000.0)
+    }
+
+    async fn monotonic_clock_ms(&mut self) -> wasmtime::Result<f64> {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        Ok(ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0)
+    }
 }
