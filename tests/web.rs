@@ -276,7 +276,8 @@ fn streamed_bodies_end_to_end() {
     assert_eq!(reply.status, 500, "{reply:?}");
     let reply = host.post("/used-body", "x");
     assert_eq!(reply.status, 500, "{reply:?}");
-    assert!(host.logs().contains("the source failed"), "logs:\n{}", host.logs());
+    // The server writes the log line after the 500 has left; wait for it.
+    assert!(host.wait_for_log("the source failed"), "logs:\n{}", host.logs());
     assert_eq!(host.get("/pull-stream?n=2").body, "chunk 0\nchunk 1\n", "the server keeps serving");
 }
 
