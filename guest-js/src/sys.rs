@@ -8,12 +8,28 @@ pub extern "C" fn initialize_runtime() {
     javy_plugin_api::initialize_runtime(crate::config, crate::modify_runtime)
         .expect("javy runtime initializes");
     make_immortal();
+    disallow_code_generation();
     fill_heap_holes();
+}
+
+/// As in workerd, `eval()` and the `Function` constructors throw `EvalError`
+/// ("Code generation from strings disallowed for this context"). The engine
+/// compiles code through QuickJS's C API (compile, module loading), which
+/// this does not affect.
+fn disallow_code_generation() {
+    crate::CONTEXT.with(|c| {
+        let context = c.borrow();
+        let context = context.as_ref().expect("engine runtime is initialized");
+        // SAFETY: sets a flag of the engine's context, with no JS running.
+        context.with(|ctx| unsafe { JS_SetCodeGenerationFromStrings(ctx.as_raw().as_ptr(), false) })
+    });
 }
 
 unsafe extern "C" {
     /// Added to QuickJS by `guest-js/patches/quickjs-immortal.patch`.
     fn JS_MakeImmortal(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext);
+    /// Added to QuickJS by `guest-js/patches/quickjs-no-codegen.patch`.
+    fn JS_SetCodeGenerationFromStrings(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext, allowed: bool);
 }
 
 /// Makes every JS value that initialization created immortal: QuickJS stops
