@@ -243,3 +243,21 @@ fn churning_the_engines_own_objects_stays_correct_and_frees_what_it_drops() {
     let other = host.get("/bad/other2/churn?n=1");
     assert_eq!(other.body, r#"{"sum":1,"churned":0,"extra":0,"tmp":null}"#);
 }
+
+#[test]
+fn code_generation_from_strings_is_refused_as_in_workerd() {
+    let (host, _d) = host(&[]);
+    let r = host.get("/bad/g/codegen");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let refused = "EvalError: Code generation from strings disallowed for this context";
+    let tried = r.json();
+    let tried = tried.as_object().expect("an object");
+    assert_eq!(tried.len(), 6, "{tried:?}");
+    for (what, outcome) in tried {
+        assert_eq!(outcome, refused, "{what}");
+    }
+    // Loaded code is still compiled and run (the engine compiles through
+    // QuickJS's C API, not eval).
+    assert_eq!(host.get("/sup/s/nested-facets").status, 500, "nested facets hit their depth limit, as before");
+    assert_eq!(host.get("/sup/s/loader-ids?n=2&from=0").body, r#"{"loaded":2}"#);
+}
