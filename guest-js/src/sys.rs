@@ -9,7 +9,16 @@ pub extern "C" fn initialize_runtime() {
         .expect("javy runtime initializes");
     make_immortal();
     disallow_code_generation();
+    // SAFETY: installs a plain function (no state) as QuickJS's Date clock.
+    unsafe { JS_SetDateClock(Some(date_clock)) };
     fill_heap_holes();
+}
+
+/// `Date.now()` and `new Date()` read the host's clock, as the runtime's own
+/// time-keeping does (see wall-clock-ms in wit/io.wit): going through WASI
+/// would set up WASI's state in every instance that asks for the date.
+extern "C" fn date_clock() -> i64 {
+    crate::bindings::facets::runtime::io::wall_clock_ms() as i64
 }
 
 /// As in workerd, `eval()` and the `Function` constructors throw `EvalError`
@@ -30,6 +39,8 @@ unsafe extern "C" {
     fn JS_MakeImmortal(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext);
     /// Added to QuickJS by `guest-js/patches/quickjs-no-codegen.patch`.
     fn JS_SetCodeGenerationFromStrings(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext, allowed: bool);
+    /// Added to QuickJS by `guest-js/patches/quickjs-wall-clock.patch`.
+    fn JS_SetDateClock(clock_ms: Option<extern "C" fn() -> i64>);
 }
 
 /// Makes every JS value that initialization created immortal: QuickJS stops
