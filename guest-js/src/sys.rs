@@ -7,10 +7,27 @@
 pub extern "C" fn initialize_runtime() {
     javy_plugin_api::initialize_runtime(crate::config, crate::modify_runtime)
         .expect("javy runtime initializes");
-    make_immortal();
-    disallow_code_generation();
-    // SAFETY: installs a plain function (no state) as QuickJS's Date clock.
-    unsafe { JS_SetDateClock(Some(date_clock)) };
+    with_raw_context(|ctx| {
+        // SAFETY: the engine's context, at pre-initialization, with no JS
+        // running. JS_MakeImmortal reads properties, changes reference counts
+        // and moves GC objects between the runtime's lists; the two others
+        // set a flag of the context and a function pointer.
+        unsafe {
+            // Every JS value that initialization created becomes immortal:
+            // QuickJS stops counting references to them, so running code only
+            // reads the snapshot's objects, and their pages stay shared between
+            // instances instead of being copied into each one on first use.
+            // First it creates the properties QuickJS would create on first
+            // use (built-in methods, ...), for the same reason.
+            JS_MakeImmortal(ctx);
+            // As in workerd, eval() and the Function constructors throw
+            // EvalError ("Code generation from strings disallowed for this
+            // context"). The engine compiles code through QuickJS's C API
+            // (compile, module loading), which this does not affect.
+            JS_SetCodeGenerationFromStrings(ctx, false);
+            JS_SetDateClock(Some(date_clock));
+        }
+    });
     fill_heap_holes();
 }
 
@@ -21,45 +38,24 @@ extern "C" fn date_clock() -> i64 {
     crate::bindings::facets::runtime::io::wall_clock_ms() as i64
 }
 
-/// As in workerd, `eval()` and the `Function` constructors throw `EvalError`
-/// ("Code generation from strings disallowed for this context"). The engine
-/// compiles code through QuickJS's C API (compile, module loading), which
-/// this does not affect.
-fn disallow_code_generation() {
+type RawContext = *mut javy_plugin_api::javy::quickjs::qjs::JSContext;
+
+/// Runs `f` with the engine's QuickJS context.
+fn with_raw_context(f: impl FnOnce(RawContext)) {
     crate::CONTEXT.with(|c| {
         let context = c.borrow();
         let context = context.as_ref().expect("engine runtime is initialized");
-        // SAFETY: sets a flag of the engine's context, with no JS running.
-        context.with(|ctx| unsafe { JS_SetCodeGenerationFromStrings(ctx.as_raw().as_ptr(), false) })
+        context.with(|ctx| f(ctx.as_raw().as_ptr()))
     });
 }
 
 unsafe extern "C" {
     /// Added to QuickJS by `guest-js/patches/quickjs-immortal.patch`.
-    fn JS_MakeImmortal(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext);
+    fn JS_MakeImmortal(ctx: RawContext);
     /// Added to QuickJS by `guest-js/patches/quickjs-no-codegen.patch`.
-    fn JS_SetCodeGenerationFromStrings(ctx: *mut javy_plugin_api::javy::quickjs::qjs::JSContext, allowed: bool);
+    fn JS_SetCodeGenerationFromStrings(ctx: RawContext, allowed: bool);
     /// Added to QuickJS by `guest-js/patches/quickjs-wall-clock.patch`.
     fn JS_SetDateClock(clock_ms: Option<extern "C" fn() -> i64>);
-}
-
-/// Makes every JS value that initialization created immortal: QuickJS stops
-/// counting references to them, so running code only reads the snapshot's
-/// objects, and their pages stay shared between instances instead of being
-/// copied into each one on its first use. First it creates the properties
-/// QuickJS would create on first use (built-in methods, ...), for the same
-/// reason and so that no instance spends time creating them.
-fn make_immortal() {
-    crate::CONTEXT.with(|c| {
-        let context = c.borrow();
-        let context = context.as_ref().expect("engine runtime is initialized");
-        context.with(|ctx| {
-            // SAFETY: the engine's context, at pre-initialization, with no JS
-            // running; JS_MakeImmortal reads properties, changes reference
-            // counts and moves GC objects between the runtime's lists.
-            unsafe { JS_MakeImmortal(ctx.as_raw().as_ptr()) }
-        })
-    });
 }
 
 unsafe extern "C" {
