@@ -30,6 +30,35 @@
   // it selects the runtime's own construction from parts known to be valid.
   const TRUSTED = O.freeze({});
 
+  // What an instance changes in the runtime's own state, kept together: the
+  // engine image is shared by every instance until one writes a page of it,
+  // and then that page is copied for the instance. Written in separate
+  // variables and objects, this state lay on a dozen pages of the image; here
+  // it lies on a few. Maps and the like that instances fill are made per
+  // instance, on first use, so their writes land on the instance's own pages.
+  const inst = {
+    worker: null, // the loaded worker's module namespace
+    object: null, // the Durable Object running in this instance
+    blockOutbound: false,
+    outboundTarget: null, // [binding, hex, name] of a globalOutbound stub
+    streamedBody: null, // the reader of the last fetch event's streamed body
+    timeOrigin: 0, // performance.timeOrigin, set when the worker loads
+    monotonicOrigin: 0,
+    int64AsBigInt: false,
+    bindingIds: null, // WeakMap: binding objects → [kind, host id]
+    timers: null, // Map: id → timer
+    timerHeap: null, // min-heap by (when, seq); cleared timers are skipped lazily
+    timerSeq: 0,
+    nextTimerId: 1,
+    timerNesting: 0,
+    pendingIo: null, // Map: host handle → callback(handle)
+    waitUntil: null, // the promises passed to ctx.waitUntil, not yet settled
+    headerNames: null, // Map: valid header names seen, by spelling → lower case
+  };
+  // The worker's env and its exports (ctx.exports), filled when it loads.
+  const env = {};
+  const exportsObject = {};
+
   function brand(getter, v) {
     try {
       getter.call(v);

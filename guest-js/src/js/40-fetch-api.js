@@ -27,9 +27,9 @@
   }
 
   // Valid names seen before, by their spelling -> lower case (bounded).
-  const headerNames = new Map();
   function headerName(n) {
     n = String(n);
+    const headerNames = (inst.headerNames ??= new Map());
     const known = headerNames.get(n);
     if (known !== undefined) return known;
     if (!HEADER_NAME.test(n)) throw new TypeError(`invalid header name: ${JSONstringify(n)}`);

@@ -83,13 +83,13 @@
   }
 
   // Binding objects → [kind, host id], so that `env` can hand them on.
-  const bindingIds = new WeakMap();
+  const bindingIds = () => (inst.bindingIds ??= new WeakMap());
 
   class DurableObjectNamespace {
     #binding;
     constructor(binding) {
       this.#binding = binding;
-      bindingIds.set(this, ["durable-object-namespace", binding]);
+      bindingIds().set(this, ["durable-object-namespace", binding]);
     }
     idFromName(name) {
       const r = host.idFromName(this.#binding, String(name));
@@ -107,7 +107,7 @@
       if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId (from idFromName, newUniqueId or idFromString)");
       const stub = new DurableObjectStub(this.#binding, id);
       const proxy = rpcStub(stub, async (method, args) => stub._call(method, args));
-      bindingIds.set(proxy, ["stub", this.#binding, id.toString(), id.name]);
+      bindingIds().set(proxy, ["stub", this.#binding, id.toString(), id.name]);
       return proxy;
     }
     getByName(name, options) {

@@ -14,18 +14,14 @@
   const NESTING_CLAMP_LEVEL = 5;
   const NESTED_MIN_DELAY_MS = 4;
 
-  const timers = new Map(); // id -> timer
-  const timerHeap = []; // min-heap by (when, seq); cleared timers are skipped lazily
-  let timerSeq = 0;
-  let nextTimerId = 1;
-  let timerNesting = 0;
+  // The timers themselves are the instance's: inst.timers, inst.timerHeap, ...
 
   function timerLess(a, b) {
     return a.when < b.when || (a.when === b.when && a.seq < b.seq);
   }
 
   function heapPush(t) {
-    const h = timerHeap;
+    const h = (inst.timerHeap ??= []);
     h.push(t);
     let i = h.length - 1;
     while (i > 0) {
@@ -37,7 +33,7 @@
   }
 
   function heapPop() {
-    const h = timerHeap;
+    const h = inst.timerHeap;
     const top = h[0];
     const last = h.pop();
     if (h.length > 0) {
@@ -77,13 +73,14 @@
     if (typeof fn !== "function") {
       throw new TypeError(`${what}: the callback must be a function (strings are not evaluated)`);
     }
+    const timers = (inst.timers ??= new Map());
     if (timers.size >= MAX_TIMERS) {
       throw new RangeError(`${what}: too many timers (at most ${MAX_TIMERS} may be pending at once)`);
     }
-    const nesting = timerNesting + 1;
+    const nesting = inst.timerNesting + 1;
     const ms = timerDelay(delay, nesting);
-    const id = nextTimerId++;
-    const t = { id, when: host.monotonicNow() + ms, seq: timerSeq++, fn, args, repeat, delay, nesting };
+    const id = inst.nextTimerId++;
+    const t = { id, when: host.monotonicNow() + ms, seq: inst.timerSeq++, fn, args, repeat, delay, nesting };
     timers.set(id, t);
     heapPush(t);
     return id;
@@ -91,7 +88,7 @@
 
   function clearTimer(id) {
     if (id === undefined || id === null) return;
-    timers.delete(Number(id));
+    if (inst.timers !== null) inst.timers.delete(Number(id));
   }
 
   function setTimeout(fn, delay, ...args) {
@@ -147,18 +144,16 @@
 
   // The instance's time origin: set when its worker loads (not at
   // pre-initialization, which would bake the build's clock into the snapshot).
-  let timeOrigin = 0;
-  let monotonicOrigin = 0;
 
   class Performance {
     get timeOrigin() {
-      return timeOrigin;
+      return inst.timeOrigin;
     }
     now() {
-      return host.monotonicNow() - monotonicOrigin;
+      return host.monotonicNow() - inst.monotonicOrigin;
     }
     toJSON() {
-      return { timeOrigin };
+      return { timeOrigin: inst.timeOrigin };
     }
     get [Symbol.toStringTag]() {
       return "Performance";
@@ -168,19 +163,19 @@
 
   function startClock() {
     // The host's clocks, not Date.now(): see wall-clock-ms in wit/io.wit.
-    timeOrigin = host.wallNow();
-    monotonicOrigin = host.monotonicNow();
+    inst.timeOrigin = host.wallNow();
+    inst.monotonicOrigin = host.monotonicNow();
   }
 
   // --- I/O started by this instance (outbound fetch), by host handle --------
 
-  const pendingIo = new Map(); // handle -> callback(handle)
+  const pendingIo = () => (inst.pendingIo ??= new Map()); // handle -> callback(handle)
 
   function ioComplete(handles) {
     for (const h of handles) {
-      const done = pendingIo.get(h);
+      const done = pendingIo().get(h);
       if (done) {
-        pendingIo.delete(h);
+        pendingIo().delete(h);
         done(h);
       }
     }
@@ -191,9 +186,10 @@
   // says how long to wait. Returns 0 when a timer fired, else the ms until
   // the next timer, or -1 when only I/O is pending, -2 when nothing is.
   function loopTurn() {
-    while (timerHeap.length > 0) {
+    const timerHeap = inst.timerHeap;
+    while (timerHeap !== null && timerHeap.length > 0) {
       const t = timerHeap[0];
-      if (timers.get(t.id) !== t) {
+      if (inst.timers.get(t.id) !== t) {
         heapPop();
         continue;
       }
@@ -203,39 +199,39 @@
       if (t.repeat) {
         t.nesting += 1;
         t.when = now + timerDelay(t.delay, t.nesting);
-        t.seq = timerSeq++;
+        t.seq = inst.timerSeq++;
         heapPush(t);
       } else {
-        timers.delete(t.id);
+        inst.timers.delete(t.id);
       }
-      timerNesting = t.nesting;
+      inst.timerNesting = t.nesting;
       try {
         t.fn.apply(globalThis, t.args);
       } catch (e) {
         reportUncaught(e);
       } finally {
-        timerNesting = 0;
+        inst.timerNesting = 0;
       }
       return 0;
     }
-    return pendingIo.size > 0 ? -1 : -2;
+    return inst.pendingIo !== null && inst.pendingIo.size > 0 ? -1 : -2;
   }
 
   // --- ctx.waitUntil --------------------------------------------------------
 
-  let waitUntilPromises = [];
 
   function addWaitUntil(promise) {
-    if (waitUntilPromises.length === 0) host.deferDrain();
-    waitUntilPromises.push(Promise.resolve(promise).then(undefined, (e) => {
+    const pending = (inst.waitUntil ??= []);
+    if (pending.length === 0) host.deferDrain();
+    pending.push(Promise.resolve(promise).then(undefined, (e) => {
       host.log(4, "waitUntil: " + (e instanceof Error ? `${e.name}: ${e.message}` : inspect(e, 2, [])));
     }));
   }
 
   async function drainWaitUntil() {
-    while (waitUntilPromises.length > 0) {
-      const batch = waitUntilPromises;
-      waitUntilPromises = [];
+    while (inst.waitUntil !== null && inst.waitUntil.length > 0) {
+      const batch = inst.waitUntil;
+      inst.waitUntil = [];
       await Promise.all(batch);
     }
   }

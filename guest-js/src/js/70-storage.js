@@ -29,7 +29,6 @@
 
   // --- SQL -------------------------------------------------------------------
 
-  let int64AsBigInt = false;
 
   const INT64_MIN = -(2n ** 63n);
   const INT64_MAX = 2n ** 63n - 1n;
@@ -113,7 +112,7 @@
   class SqlStorage {
     exec(query, ...bindings) {
       if (typeof query !== "string") throw new TypeError("sql.exec: the query must be a string");
-      return new SqlStorageCursor(host.sqlExec(query, bindings.map(sqlBinding), int64AsBigInt));
+      return new SqlStorageCursor(host.sqlExec(query, bindings.map(sqlBinding), inst.int64AsBigInt));
     }
     get databaseSize() {
       return host.sqlDatabaseSize();

@@ -24,13 +24,13 @@
     const outbound = code.globalOutbound;
     let outboundStub;
     if (outbound !== undefined && outbound !== null) {
-      const id = typeof outbound === "object" ? bindingIds.get(outbound) : undefined;
+      const id = typeof outbound === "object" ? bindingIds().get(outbound) : undefined;
       if (!id || id[0] !== "stub") {
         throw new TypeError("WorkerCode.globalOutbound must be null (no network), omitted (inherit) or a Durable Object stub");
       }
       outboundStub = [id[1], id[2], id[3]];
-    } else if (outbound === undefined && outboundTarget) {
-      outboundStub = outboundTarget.slice(); // inherited
+    } else if (outbound === undefined && inst.outboundTarget) {
+      outboundStub = inst.outboundTarget.slice(); // inherited
     }
     const limits = {};
     if (code.limits !== undefined && code.limits !== null) {
@@ -49,7 +49,7 @@
       plainEnv = {};
       for (const key of O.keys(code.env)) {
         const v = code.env[key];
-        const id = typeof v === "object" && v !== null ? bindingIds.get(v) : undefined;
+        const id = typeof v === "object" && v !== null ? bindingIds().get(v) : undefined;
         if (id) bindings.push([key, id[0], id[1]]);
         else plainEnv[key] = v;
       }
@@ -65,7 +65,7 @@
       env: plainEnv === undefined ? undefined : serialize(plainEnv),
       outbound: outboundStub,
       limits,
-      blockOutbound: outbound === null || (outbound === undefined && blockOutbound),
+      blockOutbound: outbound === null || (outbound === undefined && inst.blockOutbound),
     };
   }
 
@@ -119,7 +119,7 @@
     #binding;
     constructor(binding) {
       this.#binding = binding;
-      bindingIds.set(this, ["worker-loader", binding]);
+      bindingIds().set(this, ["worker-loader", binding]);
     }
     get(id, getCode) {
       if (typeof getCode !== "function") throw new TypeError("LOADER.get(id, callback): the callback must be a function returning WorkerCode");

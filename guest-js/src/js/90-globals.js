@@ -22,10 +22,11 @@
     const req = new Request(input, init);
     const signal = req.signal || (init && init.signal) || null;
     if (signal && signal.aborted) throw abortReason(signal);
-    if (outboundTarget) {
-      return fromResponseArray(host.stubFetch(outboundTarget[0], outboundTarget[1], outboundTarget[2], requestObject(req)));
+    const target = inst.outboundTarget;
+    if (target) {
+      return fromResponseArray(host.stubFetch(target[0], target[1], target[2], requestObject(req)));
     }
-    if (blockOutbound) {
+    if (inst.blockOutbound) {
       throw new Error("fetch() is blocked: this worker was loaded with globalOutbound: null, so it has no network access");
     }
     const url = new URL(req.url);
@@ -39,7 +40,7 @@
     const handle = host.fetchStart({ method: req.method, url: req.url, headers: messageHeaderPairs(req), body: body === null ? undefined : body }, redirect);
     return new Promise((resolve, reject) => {
       let onAbort = null;
-      pendingIo.set(handle, () => {
+      pendingIo().set(handle, () => {
         if (onAbort) signal.removeEventListener("abort", onAbort);
         try {
           resolve(fetchResponse(host.fetchResult(handle)));
@@ -49,7 +50,7 @@
       });
       if (signal) {
         onAbort = () => {
-          if (pendingIo.delete(handle)) {
+          if (pendingIo().delete(handle)) {
             host.ioCancel(handle);
             reject(abortReason(signal));
           }

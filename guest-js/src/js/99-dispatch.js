@@ -1,17 +1,10 @@
   // ---------------------------------------------------------------------------
   // Dispatch (called by the Rust half).
 
-  const env = {};
-  const exportsObject = {};
-  let worker = null;
-  let object = null;
-  let blockOutbound = false;
-  let outboundTarget = null; // [binding, hex, name] of a globalOutbound stub
-
   // The target of an event sent to an entrypoint (kind 0: default export, 2: named).
   function entrypoint(kind, name) {
     const label = kind === 0 ? "default" : name;
-    const exp = kind === 0 ? worker.default : worker[name];
+    const exp = kind === 0 ? inst.worker.default : inst.worker[name];
     if (exp === undefined || exp === null) throw new TypeError(`the worker has no export named "${label}"`);
     if (typeof exp === "function" && exp.prototype instanceof WorkerEntrypoint) {
       return { instance: new exp(new ExecutionContext(), env), plain: false };
@@ -38,16 +31,13 @@
     return res;
   }
 
-  // The reader of the streamed body of the last fetch event (the host pulls it).
-  let streamedBody = null;
-
   function responseParts(res) {
-    streamedBody = null;
+    inst.streamedBody = null;
     const head = [res.status, res.statusText, messageHeaderPairs(res)];
     const src = res.bodyUsed ? null : bodySource(res);
     if (src === null) return [...head, new Uint8Array(0), false];
     if (src instanceof Uint8Array) return [...head, src, false];
-    streamedBody = src.getReader();
+    inst.streamedBody = src.getReader();
     return [...head, new Uint8Array(0), true];
   }
 
@@ -60,9 +50,9 @@
     deserialize,
     setup(bindings, exported, compatibilityFlags, envBytes, noOutbound, outbound) {
       startClock();
-      if (outbound !== undefined) outboundTarget = outbound;
-      int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
-      blockOutbound = !!noOutbound;
+      if (outbound !== undefined) inst.outboundTarget = outbound;
+      inst.int64AsBigInt = compatibilityFlags.includes("sql_int64_as_bigint");
+      inst.blockOutbound = !!noOutbound;
       if (envBytes !== undefined) O.assign(env, deserialize(envBytes));
       for (const [name, kind, value] of bindings) {
         if (kind === "json") env[name] = JSONparse(value);
@@ -75,48 +65,48 @@
     ioComplete,
     drain: drainWaitUntil,
     async pull() {
-      const reader = streamedBody;
+      const reader = inst.streamedBody;
       if (!reader) return undefined;
       try {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) {
-            streamedBody = null;
+            inst.streamedBody = null;
             return undefined;
           }
           const chunk = bodyChunk(value);
           if (chunk.byteLength > 0) return chunk;
         }
       } catch (e) {
-        streamedBody = null;
+        inst.streamedBody = null;
         throw e;
       }
     },
     async cancelBody() {
-      const reader = streamedBody;
-      streamedBody = null;
+      const reader = inst.streamedBody;
+      inst.streamedBody = null;
       if (reader) await reader.cancel(new Error("the client went away")).catch(() => {});
     },
     setWorker(namespace) {
-      worker = namespace;
+      inst.worker = namespace;
     },
     startObject(className, hex, name) {
-      const Cls = worker[className];
+      const Cls = inst.worker[className];
       if (typeof Cls !== "function") {
         throw new TypeError(`the worker does not export a Durable Object class named "${className}"`);
       }
-      object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
+      inst.object = new Cls(new DurableObjectState(new DurableObjectId(hex, name)), env);
     },
     async fetch(kind, exportName, method, url, headers, body) {
       // The host's parts are valid (the guest's dispatcher normalized the URL).
       const request = new Request(TRUSTED, [method, url, headers, body === undefined || method === "GET" || method === "HEAD" ? null : body]);
       let res;
       if (kind === 1) {
-        if (!object) throw new Error("no Durable Object is running in this instance");
-        if (typeof object.fetch !== "function") {
-          throw new TypeError(`Durable Object class ${object.constructor.name} has no fetch() method`);
+        if (!inst.object) throw new Error("no Durable Object is running in this instance");
+        if (typeof inst.object.fetch !== "function") {
+          throw new TypeError(`Durable Object class ${inst.object.constructor.name} has no fetch() method`);
         }
-        res = checkResponse(await object.fetch(request), `${object.constructor.name}.fetch()`);
+        res = checkResponse(await inst.object.fetch(request), `${inst.object.constructor.name}.fetch()`);
       } else {
         const { instance, plain } = entrypoint(kind, exportName);
         if (!instance || typeof instance.fetch !== "function") {
@@ -132,9 +122,9 @@
       let target;
       let what;
       if (kind === 1) {
-        if (!object) throw new Error("no Durable Object is running in this instance");
-        target = object;
-        what = `Durable Object ${object.constructor.name}`;
+        if (!inst.object) throw new Error("no Durable Object is running in this instance");
+        target = inst.object;
+        what = `Durable Object ${inst.object.constructor.name}`;
       } else {
         const { instance, plain } = entrypoint(kind, exportName);
         if (plain) throw new TypeError(`export "${kind === 0 ? "default" : exportName}" is not a WorkerEntrypoint class, so it has no RPC methods`);
