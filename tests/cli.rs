@@ -81,6 +81,29 @@ fn serve_refuses_to_start_when_the_main_module_has_a_syntax_error() {
     assert!(stderr.contains("SyntaxError"), "stderr:\n{stderr}");
 }
 
+/// `facets serve` listens before it loads the project, so that a client that
+/// connects during start-up waits in the accept queue for its answer instead
+/// of being refused. A port already in use is therefore the first error, even
+/// for a project that would not load.
+#[test]
+fn serve_listens_before_it_loads_the_project() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = busy.local_addr().expect("local addr").port().to_string();
+    let data = tempfile::tempdir().expect("temp dir");
+    let project = fixture("cli_syntax_error");
+    let run = run_facets(&[
+        "serve",
+        project.to_str().expect("utf-8 path"),
+        "--port",
+        &port,
+        "--data-dir",
+        data.path().to_str().expect("utf-8 path"),
+    ]);
+    assert!(!run.status.success(), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("could not listen on 127.0.0.1:"), "stderr:\n{}", run.stderr);
+    assert!(!run.stderr.contains("SyntaxError"), "the project was loaded before listening; stderr:\n{}", run.stderr);
+}
+
 #[test]
 fn serve_refuses_to_start_when_the_config_has_no_main() {
     let stderr = serve_fails("cli_missing_main");

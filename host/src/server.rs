@@ -99,10 +99,13 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
     if let Some(admin) = &options.admin {
         crate::admin::check(admin)?;
     }
-    let prepared = prepare(project, options).await?;
+    // Listening comes first: a client that connects while the project loads
+    // waits in the accept queue for its answer instead of being refused (and
+    // retrying), and a port already in use is reported before any work.
     let addr = SocketAddr::new(options.ip, options.port);
     let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let prepared = prepare(project, options).await?;
     prepared.runtime.deny_outbound(local);
     let flusher = crate::usage::spawn_flusher(prepared.registry.usage().clone(), Duration::from_secs(1));
     let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
