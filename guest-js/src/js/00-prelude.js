@@ -32,9 +32,10 @@
 
   // What an instance changes in the runtime's own state, kept together: the
   // engine image is shared by every instance until one writes a page of it,
-  // and then that page is copied for the instance. Written in separate
-  // variables and objects, this state lay on a dozen pages of the image; here
-  // it lies on a few. Maps and the like that instances fill are made per
+  // and then that page is copied for the instance. Kept in separate
+  // variables and objects, this state made each instance copy 7 more pages of
+  // the image (24 instead of 17: FACETS_BENCH_DIRTY=1 in
+  // benches/instance_memory.rs). Maps and the like that instances fill are made per
   // instance, on first use, so their writes land on the instance's own pages.
   const inst = {
     worker: null, // the loaded worker's module namespace

@@ -142,9 +142,8 @@
   }
   const scheduler = new Scheduler();
 
-  // The instance's time origin: set when its worker loads (not at
-  // pre-initialization, which would bake the build's clock into the snapshot).
-
+  // The instance's time origin (inst.timeOrigin) is set when its worker loads,
+  // not at pre-initialization, which would bake the build's clock into the snapshot.
   class Performance {
     get timeOrigin() {
       return inst.timeOrigin;
@@ -218,7 +217,6 @@
   }
 
   // --- ctx.waitUntil --------------------------------------------------------
-
 
   function addWaitUntil(promise) {
     const pending = (inst.waitUntil ??= []);
