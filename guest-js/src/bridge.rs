@@ -309,15 +309,31 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         }
         Ok(list)
     })?)?;
+    // `new URL`: [href, pathname, search], the parts most code reads; the
+    // others come from `urlParts` when first asked for.
     set("urlParse", Function::new(c.clone(), |ctx: Ctx<'js>, input: String, base: Option<String>| -> Result<Array<'js>> {
         let parsed = match base {
             Some(base) => url::Url::parse(&base).and_then(|b| b.join(&input)),
             None => url::Url::parse(&input),
         };
         match parsed {
-            Ok(u) => url_parts(&ctx, &u),
+            Ok(u) => {
+                let arr = Array::new(ctx.clone())?;
+                arr.set(0, url::quirks::href(&u))?;
+                arr.set(1, url::quirks::pathname(&u))?;
+                arr.set(2, url::quirks::search(&u))?;
+                Ok(arr)
+            }
             Err(e) => Err(Exception::throw_type(&ctx, &format!("Invalid URL string. ({e}: {input})"))),
         }
+    })?)?;
+    set("urlParts", Function::new(c.clone(), |ctx: Ctx<'js>, href: String| -> Result<Array<'js>> {
+        let u = url::Url::parse(&href).map_err(|e| Exception::throw_type(&ctx, &e.to_string()))?;
+        url_parts(&ctx, &u)
+    })?)?;
+    // URLSearchParams.get before the list is needed: the first value of `name` in `query`.
+    set("formGet", Function::new(c.clone(), |query: String, name: String| -> Option<String> {
+        url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| *k == name).map(|(_, v)| v.into_owned())
     })?)?;
     set("urlSet", Function::new(c.clone(), |ctx: Ctx<'js>, href: String, part: String, value: String| -> Result<Array<'js>> {
         let mut u = url::Url::parse(&href).map_err(|e| Exception::throw_type(&ctx, &e.to_string()))?;

@@ -20,6 +20,7 @@
 
   class URLSearchParams {
     #list = [];
+    #pending = null; // a query not split into #list yet (get() reads it as is)
     #url = null;
     constructor(init = "") {
       if (init === TRUSTED) return; // the URL's own, attached and parsed by it
@@ -38,8 +39,17 @@
       }
     }
     #parse(s) {
-      // Split on "&" and "=", "+" as space, percent-decoded (the host's parser).
-      this.#list = s.length === 0 || s === "?" ? [] : host.formParse(s.charCodeAt(0) === 0x3f ? s.slice(1) : s);
+      // Split on "&" and "=", "+" as space, percent-decoded (the host's
+      // parser), when the list is first needed.
+      this.#list = [];
+      this.#pending = s.length === 0 || s === "?" ? null : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
+    }
+    #items() {
+      if (this.#pending !== null) {
+        this.#list = host.formParse(this.#pending);
+        this.#pending = null;
+      }
+      return this.#list;
     }
     static _attach(params, url, search) {
       params.#url = url;
@@ -52,32 +62,39 @@
       if (this.#url) URL._setSearchFromParams(this.#url, this.toString());
     }
     get size() {
+      this.#items();
       return this.#list.length;
     }
     append(name, value) {
+      this.#items();
       this.#list.push([String(name), String(value)]);
       this.#update();
     }
     delete(name, value) {
+      this.#items();
       name = String(name);
       this.#list = this.#list.filter(([k, v]) => !(k === name && (value === undefined || v === String(value))));
       this.#update();
     }
     get(name) {
       name = String(name);
+      if (this.#pending !== null) return host.formGet(this.#pending, name) ?? null;
       const list = this.#list;
       for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];
       return null;
     }
     getAll(name) {
+      this.#items();
       name = String(name);
       return this.#list.filter(([k]) => k === name).map(([, v]) => v);
     }
     has(name, value) {
+      this.#items();
       name = String(name);
       return this.#list.some(([k, v]) => k === name && (value === undefined || v === String(value)));
     }
     set(name, value) {
+      this.#items();
       name = String(name);
       value = String(value);
       const i = this.#list.findIndex(([k]) => k === name);
@@ -89,6 +106,7 @@
       this.#update();
     }
     sort() {
+      this.#items();
       this.#list = this.#list
         .map((e, i) => [e, i])
         .sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1]))
@@ -96,21 +114,26 @@
       this.#update();
     }
     forEach(cb, thisArg) {
+      this.#items();
       for (const [k, v] of this.#list) cb.call(thisArg, v, k, this);
     }
     *entries() {
+      this.#items();
       for (const [k, v] of this.#list) yield [k, v];
     }
     *keys() {
+      this.#items();
       for (const [k] of this.#list) yield k;
     }
     *values() {
+      this.#items();
       for (const [, v] of this.#list) yield v;
     }
     [Symbol.iterator]() {
       return this.entries();
     }
     toString() {
+      this.#items();
       return this.#list.map(([k, v]) => formEncode(k) + "=" + formEncode(v)).join("&");
     }
     get [Symbol.toStringTag]() {
@@ -119,10 +142,25 @@
   }
 
   class URL {
-    #parts;
+    #href;
+    #pathname;
+    #search;
+    #parts = null; // every component (see url_parts in bridge.rs), on first use
     #params = null;
     constructor(url, base) {
-      this.#parts = host.urlParse(String(url), base === undefined ? undefined : String(base));
+      const r = host.urlParse(String(url), base === undefined ? undefined : String(base));
+      this.#href = r[0];
+      this.#pathname = r[1];
+      this.#search = r[2];
+    }
+    #all() {
+      return (this.#parts ??= host.urlParts(this.#href));
+    }
+    #take(parts) {
+      this.#parts = parts;
+      this.#href = parts[0];
+      this.#pathname = parts[8];
+      this.#search = parts[9];
     }
     static canParse(url, base) {
       try {
@@ -140,42 +178,42 @@
       }
     }
     static _setSearchFromParams(url, query) {
-      url.#parts = host.urlSet(url.#parts[0], "search", query);
+      url.#take(host.urlSet(url.#href, "search", query));
     }
     #set(part, value) {
-      this.#parts = host.urlSet(this.#parts[0], part, String(value));
-      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.#parts[9]);
+      this.#take(host.urlSet(this.#href, part, String(value)));
+      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.#search);
     }
-    get href() { return this.#parts[0]; }
+    get href() { return this.#href; }
     set href(v) { this.#set("href", v); }
-    get origin() { return this.#parts[1]; }
-    get protocol() { return this.#parts[2]; }
+    get origin() { return this.#all()[1]; }
+    get protocol() { return this.#all()[2]; }
     set protocol(v) { this.#set("protocol", v); }
-    get username() { return this.#parts[3]; }
+    get username() { return this.#all()[3]; }
     set username(v) { this.#set("username", v); }
-    get password() { return this.#parts[4]; }
+    get password() { return this.#all()[4]; }
     set password(v) { this.#set("password", v); }
-    get host() { return this.#parts[5]; }
+    get host() { return this.#all()[5]; }
     set host(v) { this.#set("host", v); }
-    get hostname() { return this.#parts[6]; }
+    get hostname() { return this.#all()[6]; }
     set hostname(v) { this.#set("hostname", v); }
-    get port() { return this.#parts[7]; }
+    get port() { return this.#all()[7]; }
     set port(v) { this.#set("port", v); }
-    get pathname() { return this.#parts[8]; }
+    get pathname() { return this.#pathname; }
     set pathname(v) { this.#set("pathname", v); }
-    get search() { return this.#parts[9]; }
+    get search() { return this.#search; }
     set search(v) { this.#set("search", v); }
-    get hash() { return this.#parts[10]; }
+    get hash() { return this.#all()[10]; }
     set hash(v) { this.#set("hash", v); }
     get searchParams() {
       if (!this.#params) {
         this.#params = new URLSearchParams(TRUSTED);
-        URLSearchParams._attach(this.#params, this, this.#parts[9]);
+        URLSearchParams._attach(this.#params, this, this.#search);
       }
       return this.#params;
     }
-    toString() { return this.#parts[0]; }
-    toJSON() { return this.#parts[0]; }
+    toString() { return this.#href; }
+    toJSON() { return this.#href; }
     get [Symbol.toStringTag]() { return "URL"; }
   }
 

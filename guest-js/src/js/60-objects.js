@@ -78,7 +78,7 @@
   // A Response from the host's parts (another instance's response, checked by
   // its runtime, or an outbound response, checked by hyper).
   function makeResponse(status, statusText, headers, body) {
-    const nullBody = NULL_BODY_STATUS.includes(status);
+    const nullBody = status === 101 || status === 204 || status === 205 || status === 304; // NULL_BODY_STATUS
     return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBody ? null : new Uint8Array(body)]);
   }
 
@@ -87,12 +87,19 @@
 
   class DurableObjectNamespace {
     #binding;
+    #ids = null; // name -> hex of the ids derived lately (the derivation is fixed)
     constructor(binding) {
       this.#binding = binding;
       bindingIds().set(this, ["durable-object-namespace", binding]);
     }
     idFromName(name) {
-      const r = host.idFromName(this.#binding, String(name));
+      name = String(name);
+      const ids = (this.#ids ??= new Map());
+      const hex = ids.get(name);
+      if (hex !== undefined) return new DurableObjectId(hex, name);
+      const r = host.idFromName(this.#binding, name);
+      if (ids.size >= 64) ids.clear();
+      ids.set(name, r[0]);
       return new DurableObjectId(r[0], r[1]);
     }
     newUniqueId(_options) {

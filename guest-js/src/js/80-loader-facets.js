@@ -158,10 +158,10 @@
       const base = {
         async fetch(input, init) {
           const req = requestObject(input, init);
-          return fromResponseArray(host.facetFetch(name, await ensure(), req));
+          return fromResponseArray(host.facetFetch(name, generation ?? (await ensure()), req));
         },
       };
-      return rpcStub(base, async (method, args) => decode(host.facetCall(name, await ensure(), method, serialize(args))));
+      return rpcStub(base, async (method, args) => decode(host.facetCall(name, generation ?? (await ensure()), method, serialize(args))));
     }
     abort(name, reason) {
       host.facetAbort(String(name), reason === undefined ? "the facet was aborted" : reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));

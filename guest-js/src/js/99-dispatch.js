@@ -31,14 +31,16 @@
     return res;
   }
 
+  // [status, statusText, header pairs, body bytes, streamed] of a Response
+  // (checked by checkResponse). A used body goes out empty.
   function responseParts(res) {
     inst.streamedBody = null;
-    const head = [res.status, res.statusText, messageHeaderPairs(res)];
-    const src = res.bodyUsed ? null : bodySource(res);
-    if (src === null) return [...head, new Uint8Array(0), false];
-    if (src instanceof Uint8Array) return [...head, src, false];
+    const pairs = responsePairs(res);
+    const src = res.bodyUsed ? null : res._source();
+    if (src === null) return [res.status, res.statusText, pairs, new Uint8Array(0), false];
+    if (src instanceof Uint8Array) return [res.status, res.statusText, pairs, src, false];
     inst.streamedBody = src.getReader();
-    return [...head, new Uint8Array(0), true];
+    return [res.status, res.statusText, pairs, new Uint8Array(0), true];
   }
 
   return {
