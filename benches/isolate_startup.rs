@@ -32,7 +32,8 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 }
 
 fn request() -> HttpRequest {
-    HttpRequest { method: "GET".into(), url: "http://bench/".into(), headers: vec![], body: None }
+    let path = std::env::var("FACETS_BENCH_PATH").unwrap_or_default();
+    HttpRequest { method: "GET".into(), url: format!("http://bench/{path}"), headers: vec![], body: None }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -68,18 +69,20 @@ fn main() -> anyhow::Result<()> {
             i.start_object("Trivial", &id).await??;
             let res = i.fetch(Entry::DurableObject, &req).await??;
             full.push(t.elapsed());
-            assert_eq!(res.body, b"ok");
+            if std::env::var_os("FACETS_BENCH_PATH").is_none() { assert_eq!(res.body, b"ok"); }
         }
 
         let mut live = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
         live.load(&code.worker).await??;
         live.start_object("Trivial", &id).await??;
-        let mut warm = Vec::with_capacity(ITERATIONS);
-        for _ in 0..ITERATIONS {
+        // FACETS_BENCH_WARM=N: that many warm fetches (e.g. to profile that path).
+        let warm_n = std::env::var("FACETS_BENCH_WARM").ok().and_then(|v| v.parse().ok()).unwrap_or(ITERATIONS);
+        let mut warm = Vec::with_capacity(warm_n);
+        for _ in 0..warm_n {
             let t = Instant::now();
             let res = live.fetch(Entry::DurableObject, &req).await??;
             warm.push(t.elapsed());
-            assert_eq!(res.body, b"ok");
+            if std::env::var_os("FACETS_BENCH_PATH").is_none() { assert_eq!(res.body, b"ok"); }
         }
 
         println!("\nisolate start-up, {ITERATIONS} iterations each (µs)\n");

@@ -142,3 +142,26 @@ fn with_more_objects_than_instance_slots_idle_objects_are_evicted_and_nothing_is
         assert!(h.join().expect("thread").iter().all(|&s| s == 200));
     }
 }
+
+/// An object left idle for longer than `--idle-timeout` leaves memory: its
+/// next request meets a new instance, with its storage intact. An object
+/// asked more often than that stays in memory however long it is kept busy.
+#[test]
+fn objects_idle_past_the_idle_timeout_are_evicted_and_busy_ones_stay() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let host = TestHost::start_with(fixture("serve_idle"), data.path(), &["--idle-timeout", "1"]);
+    let ask = |path: &str| {
+        let r = host.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let j = r.json();
+        (j["inMemory"].as_i64().expect("inMemory"), j["stored"].as_i64().expect("stored"))
+    };
+    // Busy for 2.5 s (more than twice the timeout), never idle for 1 s.
+    for i in 1..=10 {
+        assert_eq!(ask("/busy"), (i, i), "request {i} to a busy object");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(ask("/quiet"), (1, 1));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(ask("/quiet"), (1, 2), "an object idle for 2.5 s with --idle-timeout 1 was not evicted");
+}

@@ -25,27 +25,41 @@ pub(crate) async fn run(
         code: "main".into(),
     };
     let mut instance: Option<Instance> = None;
+    let idle_timeout = registry.options.idle_timeout;
+    // One idle timer for the actor's life, moved on only when it fires early:
+    // a timer set anew for every event would wake the runtime's parked
+    // worker thread each time (an eventfd write and a context switch).
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
     loop {
+        let waiting_since = tokio::time::Instant::now();
         if let Ok(mut t) = idle_since.lock() {
-            *t = Some(std::time::Instant::now());
+            *t = Some(waiting_since.into_std());
         }
         // Evicted to make room: stop once the events already queued are done.
         if rx.is_empty() && !registry.is_registered(&class, &id.hex, &idle_since) {
             tracing::debug!(object = %label, "evicted to free an instance slot");
             break;
         }
-        let next = tokio::time::timeout(registry.options.idle_timeout, rx.recv());
-        let event = match next.await {
-            Ok(Some(event)) => event,
-            Ok(None) => break,
-            Err(_) => {
-                if registry.try_evict(&class, &id.hex, &rx) {
-                    tracing::debug!(object = %label, "evicted idle object");
-                    break;
+        let event = loop {
+            tokio::select! {
+                biased;
+                next = rx.recv() => break next,
+                () = &mut idle => {
+                    let due = waiting_since + idle_timeout;
+                    if tokio::time::Instant::now() < due {
+                        idle.as_mut().reset(due);
+                        continue;
+                    }
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
+                    if registry.try_evict(&class, &id.hex, &rx) {
+                        tracing::debug!(object = %label, "evicted idle object");
+                        break None;
+                    }
                 }
-                continue;
             }
         };
+        let Some(event) = event else { break };
         if let Ok(mut t) = idle_since.lock() {
             *t = None;
         }
