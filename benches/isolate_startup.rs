@@ -7,6 +7,10 @@
 //! - `instantiate + load + start + fetch`: the above, then evaluate the worker's
 //!   modules (bytecode), construct the Durable Object and run one `fetch`;
 //! - `warm fetch`: one more request to a live instance (the baseline).
+//!
+//! To profile the warm path: `FACETS_BENCH_WARM=N` runs N warm fetches, and
+//! `FACETS_BENCH_PATH=p` requests `/p` (the trivial fixture answers any path;
+//! with an experimental engine a path can select a stripped-down handler).
 
 use std::path::Path;
 use std::sync::Arc;
