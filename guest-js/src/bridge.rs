@@ -285,6 +285,18 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         getrandom::fill(&mut buf).map_err(|e| Exception::throw_internal(&ctx, &format!("no randomness: {e}")))?;
         buffer(&ctx, buf)
     })?)?;
+    // QuickJS's class id of an object (0 for anything else): brand checks
+    // (is it an ArrayBuffer, a Date, a Map...?) without the try/catch of a
+    // throwing getter, which costs a stack trace per failed check.
+    set("classOf", Function::new(c.clone(), |v: Value<'js>| -> u32 {
+        if !v.is_object() {
+            return 0;
+        }
+        // SAFETY: JS_GetClassID only reads the object's header; `v` holds a reference for the call.
+        unsafe {
+            javy_plugin_api::javy::quickjs::qjs::JS_GetClassID(v.as_raw())
+        }
+    })?)?;
     set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<ArrayBuffer<'js>> {
         buffer(&ctx, s.into_bytes())
     })?)?;

@@ -163,17 +163,18 @@
       w.varint(kind === 0 ? v.byteLength : v.length);
       return;
     }
-    if (brand(abByteLength, v)) {
+    const cls = classOf(v); // (one native call instead of a brand check per class)
+    if (cls === CLASS.ARRAY_BUFFER) {
       w.byte(T.ABUF);
       w.raw(new Uint8Array(v));
       return;
     }
-    if (brand(dateGetTime, v)) {
+    if (cls === CLASS.DATE) {
       w.byte(T.DATE);
       w.f64(dateGetTime.call(v));
       return;
     }
-    if (brand(mapSize, v)) {
+    if (cls === CLASS.MAP) {
       w.byte(T.MAP);
       w.varint(mapSize.call(v));
       for (const [k, val] of mapEntries.call(v)) {
@@ -182,13 +183,13 @@
       }
       return;
     }
-    if (brand(setSize, v)) {
+    if (cls === CLASS.SET) {
       w.byte(T.SET);
       w.varint(setSize.call(v));
       for (const val of setValues.call(v)) writeValue(w, val, seen);
       return;
     }
-    if (v !== RegExp.prototype && brand(regexpSource, v)) {
+    if (v !== RegExp.prototype && cls === CLASS.REGEXP) {
       w.byte(T.REGEXP);
       w.str(regexpSource.call(v));
       w.str(regexpFlags.call(v));
@@ -201,22 +202,22 @@
       w.str(typeof v.stack === "string" ? v.stack : "");
       return;
     }
-    if (brand(numberValueOf, v)) {
+    if (cls === CLASS.NUMBER) {
       w.byte(T.BOX_NUMBER);
       w.f64(numberValueOf.call(v));
       return;
     }
-    if (brand(stringValueOf, v)) {
+    if (cls === CLASS.STRING) {
       w.byte(T.BOX_STRING);
       w.str(stringValueOf.call(v));
       return;
     }
-    if (brand(booleanValueOf, v)) {
+    if (cls === CLASS.BOOLEAN) {
       w.byte(T.BOX_BOOLEAN);
       w.byte(booleanValueOf.call(v) ? 1 : 0);
       return;
     }
-    if (brand(bigintValueOf, v)) {
+    if (cls === CLASS.BIGINT) {
       w.byte(T.BOX_BIGINT);
       w.str(bigintValueOf.call(v).toString(16));
       return;
