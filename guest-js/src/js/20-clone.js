@@ -51,9 +51,16 @@
       this.byte(n);
     }
     i32(n) {
+      // Little-endian two's complement, as DataView.setInt32(…, true) writes
+      // it, without making a DataView for the common small integers.
       this.ensure(4);
-      this.view.setInt32(this.len, n, true);
-      this.len += 4;
+      const b = this.buf;
+      const p = this.len;
+      b[p] = n & 255;
+      b[p + 1] = (n >> 8) & 255;
+      b[p + 2] = (n >> 16) & 255;
+      b[p + 3] = (n >>> 24) & 255;
+      this.len = p + 4;
     }
     f64(x) {
       this.ensure(8);
@@ -252,6 +259,7 @@
       this._view = null;
       this.pos = 0;
       this.objects = [];
+      this.desc = null;
     }
     // Made on first use: most values have no fixed-width numbers.
     get view() {
@@ -272,9 +280,11 @@
       }
     }
     i32() {
-      const v = this.view.getInt32(this.pos, true);
-      this.pos += 4;
-      return v;
+      const b = this.buf;
+      const p = this.pos;
+      if (p + 4 > b.length) throw makeError("DataCloneError", "truncated value");
+      this.pos = p + 4;
+      return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
     }
     f64() {
       const v = this.view.getFloat64(this.pos, true);
@@ -356,7 +366,12 @@
           const o = keep({});
           for (let i = 0; i < n; i++) {
             const k = this.str();
-            O.defineProperty(o, k, { value: this.value(), writable: true, enumerable: true, configurable: true });
+            // Own data properties whatever Object.prototype holds ("__proto__"
+            // included); one descriptor without a prototype, reused (made per
+            // Reader: a shared one would dirty a page of the engine image).
+            const d = (this.desc ??= { __proto__: null, value: undefined, writable: true, enumerable: true, configurable: true });
+            d.value = this.value();
+            O.defineProperty(o, k, d);
           }
           return o;
         }
