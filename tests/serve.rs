@@ -300,3 +300,28 @@ fn response_status_custom_headers_and_response_json_reach_the_client() {
     assert_eq!(echo.header("x-echo"), Some("echoed"));
     assert_eq!(echo.header("content-type"), Some("application/json"));
 }
+
+/// Each new object runs alone in an instance of its own (module state starts
+/// afresh), with its own name, storage and log lines.
+#[test]
+fn each_new_object_gets_an_instance_of_its_own_with_its_name_storage_and_logs() {
+    let host = TestHost::start(fixture("serve_alone"));
+    for round in 1..=2 {
+        for i in 0..12 {
+            let name = format!("o{i}");
+            let reply = host.get(&format!("/{name}"));
+            assert_eq!(reply.status, 200, "{name}, round {round}: {reply:?}\nlogs:\n{}", host.logs());
+            let json = reply.json();
+            assert_eq!(json["name"], name.as_str(), "{json}");
+            assert_eq!(json["constructedHere"], 1, "{name}: another object was constructed in its instance: {json}");
+            assert_eq!(json["n"], round, "{name}, round {round}: {json}");
+            let said = format!("object says: {name} n={round}");
+            assert!(host.wait_for_log(&said), "logs:\n{}", host.logs());
+            let logs = host.logs();
+            assert!(
+                logs.lines().any(|l| l.contains(&said) && l.contains(&format!("object={name} "))),
+                "the line {said:?} is not labelled with its object; logs:\n{logs}"
+            );
+        }
+    }
+}
