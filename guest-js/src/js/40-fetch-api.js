@@ -303,6 +303,7 @@
   const NULL_BODY_STATUS = [101, 204, 205, 304];
   const BAD_STATUS_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+  const KNOWN_METHODS = new Set(METHODS); // already valid and normalized
   const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
   const REDIRECTS = ["follow", "error", "manual"];
 
@@ -332,7 +333,9 @@
         if (init[3] !== null) this._setSource(init[3]);
         return;
       }
-      if (arguments.length === 0) throw new TypeError("Request: 1 argument required");
+      // (Not `arguments.length`: a function that names `arguments` makes that
+      // object at every call, the runtime's own constructions included.)
+      if (input === undefined) throw new TypeError("Request: 1 argument required");
       init = init ?? {};
       if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Request: init must be an object");
       let src = null;
@@ -343,7 +346,7 @@
         this.#url = new URL(String(input)).href;
       }
       let method = init.method !== undefined ? String(init.method) : src ? src.method : "GET";
-      if (init.method !== undefined) {
+      if (init.method !== undefined && !KNOWN_METHODS.has(method)) {
         if (!HEADER_NAME.test(method)) throw new TypeError(`invalid HTTP method ${JSONstringify(method)}`);
         const upper = method.toUpperCase();
         if (FORBIDDEN_METHODS.includes(upper)) throw new TypeError(`the HTTP method ${upper} is forbidden`);
