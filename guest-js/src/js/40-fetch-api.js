@@ -406,6 +406,7 @@
   // never written: a Headers object is made from them on first use).
   const TEXT_PLAIN_PAIRS = O.freeze([O.freeze(["content-type", "text/plain;charset=UTF-8"])]);
   const NO_PAIRS = O.freeze([]);
+  const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
 
   class Response extends Body {
     #status;
@@ -472,6 +473,9 @@
     static json(data, init = undefined) {
       const text = JSONstringify(data);
       if (text === undefined) throw new TypeError("Response.json: value is not JSON-serializable");
+      // Without init (the common case): status 200 and the one header, as
+      // raw pairs (a Headers object is made when asked for).
+      if (init === undefined) return new Response(TRUSTED, [200, "", JSON_PAIRS, utf8Bytes(text)]);
       const headers = new Headers(init?.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
       return new Response(text, { ...init, headers });
