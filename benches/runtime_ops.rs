@@ -32,6 +32,7 @@ const OPS: &[&str] = &[
     "response",
     "responseJson",
     "textEncode",
+    "cloneObject",
     "awaitPromise",
     "idFromName",
     "getByName",
