@@ -300,7 +300,8 @@
     return r._source();
   }
 
-  const NULL_BODY_STATUS = [101, 204, 205, 304];
+  // Statuses whose responses have no body.
+  const nullBodyStatus = (s) => s === 101 || s === 204 || s === 205 || s === 304;
   const BAD_STATUS_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
   const KNOWN_METHODS = new Set(METHODS); // already valid and normalized
@@ -465,7 +466,7 @@
       this.#webSocket = init.webSocket ?? null;
       this.#cf = init.cf;
       this.#headers = new Headers(init.headers);
-      if (body !== null && body !== undefined && NULL_BODY_STATUS.includes(status)) {
+      if (body !== null && body !== undefined && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       }
       this._initBody(body, this.#headers);

@@ -78,8 +78,7 @@
   // A Response from the host's parts (another instance's response, checked by
   // its runtime, or an outbound response, checked by hyper).
   function makeResponse(status, statusText, headers, body) {
-    const nullBody = status === 101 || status === 204 || status === 205 || status === 304; // NULL_BODY_STATUS
-    return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBody ? null : new Uint8Array(body)]);
+    return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBodyStatus(status) ? null : new Uint8Array(body)]);
   }
 
   // Binding objects → [kind, host id], so that `env` can hand them on.
