@@ -14,6 +14,11 @@
 //! compile loaded code. What is left of a row is the events themselves.
 //!
 //! Data lives on tmpfs with `--durability normal`, so fsync does not dominate.
+//!
+//! `FACETS_BENCH_COUNT=1` adds the median number of Wasm instructions the
+//! guests ran per request of each row (see `facets::engine::count_guest_instructions`):
+//! a figure that does not move with the machine's speed (times are slower in
+//! this mode).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -34,10 +39,26 @@ fn request(app: &str, code: &str, source: &str) -> HttpRequest {
     }
 }
 
-fn row(name: &str, mut v: Vec<Duration>) {
+fn row(name: &str, mut v: Vec<Duration>, mut instructions: Vec<u64>) {
     v.sort();
+    instructions.sort();
     let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} |", p(0.5), p(0.1), p(0.9));
+    let counted = if counting() { format!(" {:>13} |", instructions[instructions.len() / 2]) } else { String::new() };
+    println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} |{counted}", p(0.5), p(0.1), p(0.9));
+}
+
+fn counting() -> bool {
+    std::env::var_os("FACETS_BENCH_COUNT").is_some()
+}
+
+/// Runs `f`, pushing its time and the guest instructions it ran.
+async fn measure<T>(times: &mut Vec<Duration>, counts: &mut Vec<u64>, f: impl std::future::Future<Output = T>) -> T {
+    let i0 = facets::engine::guest_instructions();
+    let t = Instant::now();
+    let out = f.await;
+    times.push(t.elapsed());
+    counts.push(facets::engine::guest_instructions() - i0);
+    out
 }
 
 /// (sum of seconds, count) of each `(kind, phase)` of the start-phase metric.
@@ -77,6 +98,9 @@ fn phase_rows(what: &str, before: &Phases, after: &Phases) {
 }
 
 fn main() -> anyhow::Result<()> {
+    if counting() {
+        facets::engine::count_guest_instructions();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
     // The requests come from a task on the runtime (as the HTTP server's
@@ -95,38 +119,44 @@ fn main() -> anyhow::Result<()> {
         let warm_n = std::env::var("FACETS_BENCH_WARM").ok().and_then(|v| v.parse().ok()).unwrap_or(n * 5);
 
         let phases_start = start_phases();
-        let mut new_app = Vec::with_capacity(n);
+        let (mut new_app, mut new_app_i) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in 0..n {
             let source = format!("{APP}\n// app {i}\n");
-            let t = Instant::now();
-            let res = registry.fetch_entry(request(&format!("new-{i}"), &format!("code-{i}"), &source)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            new_app.push(t.elapsed());
+            let res = measure(&mut new_app, &mut new_app_i, registry.fetch_entry(request(&format!("new-{i}"), &format!("code-{i}"), &source)))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(res.body == b"1", "unexpected answer {:?}", String::from_utf8_lossy(&res.body));
         }
 
         let phases_apps = start_phases();
-        let mut new_object = Vec::with_capacity(n);
+        let (mut new_object, mut new_object_i) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in 0..n {
-            let t = Instant::now();
-            let res = registry.fetch_entry(request(&format!("loaded-{i}"), "code-0", APP)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            new_object.push(t.elapsed());
+            let res = measure(&mut new_object, &mut new_object_i, registry.fetch_entry(request(&format!("loaded-{i}"), "code-0", APP)))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(res.body == b"1");
         }
 
         let phases_objects = start_phases();
-        let mut warm = Vec::with_capacity(warm_n);
+        let (mut warm, mut warm_i) = (Vec::with_capacity(warm_n), Vec::with_capacity(warm_n));
         for _ in 0..warm_n {
-            let t = Instant::now();
-            registry.fetch_entry(request("loaded-0", "code-0", APP)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            warm.push(t.elapsed());
+            measure(&mut warm, &mut warm_i, registry.fetch_entry(request("loaded-0", "code-0", APP)))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
 
         println!("\nnew apps, in process, {n} each (µs)\n");
-        println!("| {:<28} | {:>9} | {:>9} | {:>9} |", "what", "median", "p10", "p90");
-        println!("|{:-<30}|{:->11}|{:->11}|{:->11}|", "", "", "", "");
-        row("new app (unseen code)", new_app);
-        row("new object, loaded code", new_object);
-        row("warm supervisor -> facet", warm);
+        if counting() {
+            println!("(guest Wasm instructions counted: times are slower than without FACETS_BENCH_COUNT)\n");
+            println!("| {:<28} | {:>9} | {:>9} | {:>9} | {:>13} |", "what", "median", "p10", "p90", "instructions");
+            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|{:->15}|", "", "", "", "", "");
+        } else {
+            println!("| {:<28} | {:>9} | {:>9} | {:>9} |", "what", "median", "p10", "p90");
+            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|", "", "", "", "");
+        }
+        row("new app (unseen code)", new_app, new_app_i);
+        row("new object, loaded code", new_object, new_object_i);
+        row("warm supervisor -> facet", warm, warm_i);
         println!("\nwhere the starts went: mean of each start phase (µs)\n");
         println!("| {:<24} | {:<22} | {:>6} | {:>9} |", "rows", "what, phase", "starts", "mean");
         println!("|{:-<26}|{:-<24}|{:->8}|{:->11}|", "", "", "", "");

@@ -39,6 +39,29 @@ pub static ENGINE_COMPONENT: &[u8] = include_bytes!("../../engine/facets-engine.
 /// same thread at every tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// Whether runtimes made from now on count the Wasm instructions their
+/// guests execute (Wasmtime fuel, one unit per operator): a measure of the
+/// guest's work that does not depend on the machine's speed, for benches
+/// (see `guest_instructions`). Costs some speed; off unless a bench sets it.
+static COUNT_INSTRUCTIONS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Instructions executed by every guest since the process started (counted
+/// at the end of each call into a guest) while counting is on.
+static GUEST_INSTRUCTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Turns instruction counting on for runtimes created after this call.
+pub fn count_guest_instructions() {
+    COUNT_INSTRUCTIONS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The Wasm instructions guests have executed so far (0 unless counting is on).
+pub fn guest_instructions() -> u64 {
+    GUEST_INSTRUCTIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn counting_instructions() -> bool {
+    COUNT_INSTRUCTIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Process-wide settings of the runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeOptions {
@@ -364,6 +387,7 @@ impl Pool {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        config.consume_fuel(counting_instructions());
         let mut pool = PoolingAllocationConfig::new();
         let n = slots.max(1);
         pool.total_component_instances(n)
@@ -693,6 +717,10 @@ impl Runtime {
         crate::metrics::metrics().instance_starts.inc();
         let mut store = Store::new(&pool.engine, state);
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
+        if counting_instructions() {
+            // (An engine built before counting was turned on has no fuel.)
+            let _ = store.set_fuel(u64::MAX);
+        }
         store.set_epoch_deadline(1);
         // At every tick the guest runs through, count it against the event's
         // CPU budget and yield to the other tasks of this thread.
@@ -804,6 +832,18 @@ impl Instance {
         self.end_event(outcome)
     }
 
+    /// Adds what the guest executed since the last count to
+    /// [`guest_instructions`] (when counting is on).
+    fn count_instructions(&mut self) {
+        if !counting_instructions() {
+            return;
+        }
+        if let Ok(left) = self.store.get_fuel() {
+            GUEST_INSTRUCTIONS.fetch_add(u64::MAX - left, std::sync::atomic::Ordering::Relaxed);
+            let _ = self.store.set_fuel(u64::MAX);
+        }
+    }
+
     /// Starts the accounting of a new event.
     fn begin_event(&mut self) {
         let state = self.store.data_mut();
@@ -821,6 +861,7 @@ impl Instance {
     /// surfaced it as an exception, which the code may have caught), and
     /// its CPU time is metered.
     fn end_event<T>(&mut self, outcome: Outcome<T>) -> Outcome<T> {
+        self.count_instructions();
         let state = self.store.data_mut();
         state.usage.cpu_ms += state.cpu_ticks as u64 * EPOCH_TICK.as_millis() as u64;
         state.usage.subrequests += state.subrequests as u64;
@@ -889,7 +930,9 @@ impl Instance {
 
     /// The next chunk of the streamed body of the last `fetch` (`None`: done).
     pub async fn pull(&mut self) -> Outcome<Option<Vec<u8>>> {
-        self.bindings.facets_runtime_dispatch().call_pull(&mut self.store).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_pull(&mut self.store).await;
+        self.count_instructions();
+        outcome
     }
 
     /// Cancels the streamed body of the last `fetch` (the receiver went away).
@@ -910,7 +953,9 @@ impl Instance {
             return Ok(Ok(()));
         }
         self.begin_event();
-        self.bindings.facets_runtime_dispatch().call_drain(&mut self.store).await
+        let outcome = self.bindings.facets_runtime_dispatch().call_drain(&mut self.store).await;
+        self.count_instructions();
+        outcome
     }
 }
 
