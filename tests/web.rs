@@ -281,6 +281,34 @@ fn streamed_bodies_end_to_end() {
     assert_eq!(host.get("/pull-stream?n=2").body, "chunk 0\nchunk 1\n", "the server keeps serving");
 }
 
+/// What a fetch handler answers besides a promise of a Response. A Response
+/// returned as it is goes out after one turn of the microtasks queued so far
+/// (as after an await of it, and as on workerd): x-t1 and x-queued, not the
+/// x-t2 and x-t3 that those queue. A thenable is awaited. Anything else, and
+/// a throw before any await, fail the request with the reason in the log.
+#[test]
+fn handler_answers_that_are_not_promises() {
+    let host = TestHost::start(fixture("web_api"));
+    let reply = host.get("/sync-ticks");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "sync"), "{reply:?}\nlogs:\n{}", host.logs());
+    let seen = |name: &str| reply.header(name).is_some();
+    assert_eq!(
+        [seen("x-t1"), seen("x-queued"), seen("x-t2"), seen("x-t3")],
+        [true, true, false, false],
+        "{:?}",
+        reply.headers
+    );
+
+    let reply = host.get("/thenable");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "from a thenable"), "{reply:?}");
+
+    assert_eq!(host.get("/not-a-response").status, 500);
+    assert!(host.wait_for_log("fetch handler did not return a Response (got 'just a string')"), "logs:\n{}", host.logs());
+    assert_eq!(host.get("/sync-throw").status, 500);
+    assert!(host.wait_for_log("RangeError: thrown before any await"), "logs:\n{}", host.logs());
+    assert_eq!(host.get("/sync-ticks").status, 200, "the server keeps serving");
+}
+
 /// console.log formats values readably, like Node's util.inspect.
 #[test]
 fn console_formats_values_like_util_inspect() {

@@ -123,8 +123,19 @@ impl Guest for Engine {
                     Ok(u) => String::from(u),
                     Err(e) => return Err(Exception::throw_type(ctx, &format!("invalid request URL {:?}: {e}", request.url))),
                 };
-                let promise: Promise = fetch.call((kind, export, request.method, url, headers, body))?;
-                let parts: Array = settle(ctx, &internal, promise)?;
+                // The handler's answer: a Response, or a promise of one (see
+                // `fetch` in js/99-dispatch.js).
+                let answer: Value = fetch.call((kind, export, request.method, url, headers, body))?;
+                let answer: Value = match answer.as_promise() {
+                    Some(promise) => settle(ctx, &internal, promise.clone())?,
+                    None => answer,
+                };
+                // The jobs queued until now run first, as when the runtime
+                // awaited the answer (workerd too gives a synchronous answer's
+                // microtasks one turn before it reads the response).
+                crate::sys::run_one_tick(ctx);
+                let finish: Function = internal.get("finishFetch")?;
+                let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
                 let header_list: Vec<Vec<String>> = parts.get(2)?;

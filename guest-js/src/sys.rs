@@ -147,3 +147,40 @@ pub fn load_bytecode<'js>(
     // engine's `compile` produced (the artifact records the engine version).
     unsafe { javy_plugin_api::javy::quickjs::Module::load(ctx.clone(), bytecode) }
 }
+
+thread_local! {
+    /// Tick markers queued and run (see [`run_one_tick`]).
+    static TICKS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The job of a tick marker: counts itself as run.
+unsafe extern "C" fn tick_marker(
+    _ctx: RawContext,
+    _argc: std::ffi::c_int,
+    _argv: *mut javy_plugin_api::javy::quickjs::qjs::JSValue,
+) -> javy_plugin_api::javy::quickjs::qjs::JSValue {
+    TICKS.with(|t| {
+        let (queued, run) = t.get();
+        t.set((queued, run + 1));
+    });
+    javy_plugin_api::javy::quickjs::qjs::JS_UNDEFINED
+}
+
+/// Runs the jobs queued so far (and not those they queue): what `await` of a
+/// value that is already there waits for, without an async function and a
+/// promise. A marker job goes to the end of the queue and jobs run until it
+/// has. (Markers left by a job that threw run later and count as run.)
+pub fn run_one_tick(ctx: &javy_plugin_api::javy::quickjs::Ctx<'_>) {
+    // SAFETY: enqueues a job with no arguments on the engine's live context;
+    // `tick_marker` touches no JS value.
+    let rc = unsafe { javy_plugin_api::javy::quickjs::qjs::JS_EnqueueJob(ctx.as_raw().as_ptr(), Some(tick_marker), 0, std::ptr::null_mut()) };
+    if rc != 0 {
+        return; // (out of memory: the exception is pending; nothing to wait for)
+    }
+    let queued = TICKS.with(|t| {
+        let (queued, run) = t.get();
+        t.set((queued + 1, run));
+        queued + 1
+    });
+    while TICKS.with(|t| t.get().1) < queued && ctx.execute_pending_job() {}
+}
