@@ -199,10 +199,35 @@
 
   const USED = "Body has already been used. It can only be used once.";
 
+  let bodyOut; // (request or response) -> its source for the runtime to send (see below)
+
   class Body {
-    #src = null; // null | Uint8Array | ReadableStream (the user's)
-    #stream = null; // `body`: the user's stream, or one made on demand from #src
+    #src; // null | Uint8Array | ReadableStream (the user's)
+    #stream; // `body`: the user's stream, or one made on demand from #src
     #used = false;
+    // `src`: a source the runtime made or checked (see TRUSTED), or none.
+    constructor(src = null) {
+      this.#src = src;
+      this.#stream = src === null || src instanceof Uint8Array ? null : src;
+    }
+    static {
+      // For the runtime's own senders of a Response: what `_source` gives,
+      // without its checks of a used body: null when it was used (it goes
+      // out empty). One call instead of a getter and two methods.
+      bodyOut = (r) => {
+        const src = r.#src;
+        if (src === null || r.#used) return null;
+        const stream = r.#stream;
+        if (stream !== null) {
+          const state = rsOf(stream);
+          if (state.disturbed) return null;
+          if (stream.locked) throw new TypeError("the body stream is locked to a reader");
+          state.disturbed = true;
+        }
+        r.#used = true;
+        return src instanceof Uint8Array ? src : stream;
+      };
+    }
     _initBody(body, headers) {
       const [src, type] = extractBody(body);
       if (type !== null && headers) headersSetValid(headers, "content-type", type);
@@ -315,23 +340,21 @@
   let requestPairs; // (request) -> header pairs
   let responsePairs; // (response) -> header pairs
 
+  // (Fewer private fields make cheaper objects: each costs about as much
+  // to set up as a function call, and the runtime makes a Request and a
+  // Response at every hop of a request.)
   class Request extends Body {
     #method;
     #url;
-    #headers = null; // made on first use from #rawHeaders (see TRUSTED)
-    #rawHeaders = null;
-    #redirect = "follow";
-    #signal = null;
-    #cf = undefined;
+    #headers; // a Headers, or the raw header pairs one is made from on first use (see TRUSTED)
+    #more = null; // { redirect, signal, cf }, unless they are "follow", none and undefined
     constructor(input, init = undefined) {
-      super();
+      super(input === TRUSTED ? init[3] : null);
       if (input === TRUSTED) {
-        // init: [method, href, header pairs, body bytes | null]
+        // init: [method, href, Headers | header pairs, body bytes | stream | null]
         this.#method = init[0];
         this.#url = init[1];
-        if (init[2] instanceof Headers) this.#headers = init[2];
-        else this.#rawHeaders = init[2];
-        if (init[3] !== null) this._setSource(init[3]);
+        this.#headers = init[2];
         return;
       }
       // (Not `arguments.length`: a function that names `arguments` makes that
@@ -354,13 +377,14 @@
         if (METHODS.includes(upper)) method = upper;
       }
       this.#method = method;
-      this.#redirect = init.redirect !== undefined ? String(init.redirect) : src ? src.redirect : "follow";
-      if (!REDIRECTS.includes(this.#redirect)) throw new TypeError(`invalid redirect mode ${JSONstringify(this.#redirect)}`);
+      const redirect = init.redirect !== undefined ? String(init.redirect) : src ? src.redirect : "follow";
+      if (!REDIRECTS.includes(redirect)) throw new TypeError(`invalid redirect mode ${JSONstringify(redirect)}`);
       if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof AbortSignal)) {
         throw new TypeError("Request: signal must be an AbortSignal");
       }
-      this.#signal = init.signal !== undefined ? init.signal : src ? src.#signal : null;
-      this.#cf = init.cf !== undefined ? init.cf : src ? src.#cf : undefined;
+      const signal = init.signal !== undefined ? init.signal : src && src.#more !== null ? src.#more.signal : null;
+      const cf = init.cf !== undefined ? init.cf : src && src.#more !== null ? src.#more.cf : undefined;
+      if (redirect !== "follow" || signal !== null || cf !== undefined) this.#more = { redirect, signal, cf };
       this.#headers = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined);
       const hasBody = init.body !== undefined && init.body !== null;
       const inherits = !hasBody && init.body === undefined && src !== null && src._peek() !== null;
@@ -373,27 +397,31 @@
     get method() { return this.#method; }
     get url() { return this.#url; }
     get headers() {
-      return (this.#headers ??= headersFromPairs(this.#rawHeaders));
+      const h = this.#headers;
+      return h instanceof Headers ? h : (this.#headers = headersFromPairs(h));
     }
     static {
       // The header pairs to send on: the ones it came with while no one looked.
-      requestPairs = (r) => (r.#headers === null ? r.#rawHeaders : headerPairs(r.#headers));
+      requestPairs = (r) => {
+        const h = r.#headers;
+        return h instanceof Headers ? headerPairs(h) : h;
+      };
     }
-    get redirect() { return this.#redirect; }
+    get redirect() { return this.#more === null ? "follow" : this.#more.redirect; }
     get signal() {
-      return (this.#signal ??= newSignal());
+      const more = (this.#more ??= { redirect: "follow", signal: null, cf: undefined });
+      return (more.signal ??= newSignal());
     }
-    get cf() { return this.#cf; }
+    get cf() { return this.#more === null ? undefined : this.#more.cf; }
     get fetcher() { return null; }
     get keepalive() { return false; }
     get integrity() { return ""; }
     get cache() { return undefined; }
     clone() {
-      const headers = this.#headers === null ? this.#rawHeaders : headersCopy(this.#headers);
-      const r = new Request(TRUSTED, [this.#method, this.#url, headers, this._cloneSource()]);
-      r.#redirect = this.#redirect;
-      r.#signal = this.#signal;
-      r.#cf = this.#cf;
+      const h = this.#headers;
+      const r = new Request(TRUSTED, [this.#method, this.#url, h instanceof Headers ? headersCopy(h) : h, this._cloneSource()]);
+      const more = this.#more;
+      if (more !== null) r.#more = { redirect: more.redirect, signal: more.signal, cf: more.cf };
       return r;
     }
     get [Symbol.toStringTag]() {
@@ -412,43 +440,38 @@
   class Response extends Body {
     #status;
     #statusText;
-    #headers = null; // made on first use from #rawHeaders (see TRUSTED)
-    #rawHeaders = null;
-    #type = "default";
-    #url = "";
-    #redirected = false;
-    #webSocket = null;
-    #cf;
+    #headers; // a Headers, or raw header pairs (as in Request)
+    #more = null; // { type, url, redirected, webSocket, cf }, unless all are their defaults
+    #moreOf() {
+      return (this.#more ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
+    }
     static {
       responseMeta = (r, meta) => {
-        if (meta.url !== undefined) r.#url = String(meta.url);
-        if (meta.redirected !== undefined) r.#redirected = !!meta.redirected;
-        if (meta.type !== undefined) r.#type = meta.type;
+        const more = r.#moreOf();
+        if (meta.url !== undefined) more.url = String(meta.url);
+        if (meta.redirected !== undefined) more.redirected = !!meta.redirected;
+        if (meta.type !== undefined) more.type = meta.type;
         return r;
       };
     }
     constructor(body = null, init = undefined) {
-      super();
+      // The common `new Response(text)` and the runtime's own (TRUSTED) give
+      // Body their bytes at once.
+      const text = init === undefined && typeof body === "string";
+      super(body === TRUSTED ? init[3] : text ? utf8Bytes(body) : null);
       if (body === TRUSTED) {
-        // init: [status, statusText, header pairs, body bytes | null]
+        // init: [status, statusText, Headers | header pairs, body bytes | stream | null]
         this.#status = init[0];
         this.#statusText = init[1];
-        if (init[2] instanceof Headers) this.#headers = init[2];
-        else this.#rawHeaders = init[2];
-        if (init[3] !== null) this._setSource(init[3]);
+        this.#headers = init[2];
         return;
       }
-      if (init === undefined && (typeof body === "string" || body === null || body === undefined)) {
-        // The common `new Response(text)`: status 200, only Content-Type, no
-        // Headers object until someone asks for one.
+      if (init === undefined && (text || body === null || body === undefined)) {
+        // Status 200, only Content-Type, no Headers object until someone
+        // asks for one.
         this.#status = 200;
         this.#statusText = "";
-        if (typeof body === "string") {
-          this.#rawHeaders = TEXT_PLAIN_PAIRS;
-          this._setSource(utf8Bytes(body));
-        } else {
-          this.#rawHeaders = NO_PAIRS;
-        }
+        this.#headers = text ? TEXT_PLAIN_PAIRS : NO_PAIRS;
         return;
       }
       init = init ?? {};
@@ -463,8 +486,9 @@
       if (statusText !== "" && BAD_STATUS_TEXT.test(statusText)) throw new TypeError(`invalid statusText ${JSONstringify(statusText)}`);
       this.#status = status;
       this.#statusText = statusText;
-      this.#webSocket = init.webSocket ?? null;
-      this.#cf = init.cf;
+      const webSocket = init.webSocket ?? null;
+      const cf = init.cf;
+      if (webSocket !== null || cf !== undefined) this.#more = { type: "default", url: "", redirected: false, webSocket, cf };
       this.#headers = new Headers(init.headers);
       if (body !== null && body !== undefined && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
@@ -491,7 +515,7 @@
     static error() {
       const r = new Response(null, { status: 200 });
       r.#status = 0;
-      r.#type = "error";
+      r.#moreOf().type = "error";
       headersGuard(r.headers, "immutable");
       return r;
     }
@@ -499,24 +523,26 @@
     get statusText() { return this.#statusText; }
     get ok() { return this.#status >= 200 && this.#status <= 299; }
     get headers() {
-      return (this.#headers ??= headersFromPairs(this.#rawHeaders));
+      const h = this.#headers;
+      return h instanceof Headers ? h : (this.#headers = headersFromPairs(h));
     }
     static {
-      responsePairs = (r) => (r.#headers === null ? r.#rawHeaders : headerPairs(r.#headers));
+      responsePairs = (r) => {
+        const h = r.#headers;
+        return h instanceof Headers ? headerPairs(h) : h;
+      };
     }
-    get type() { return this.#type; }
-    get url() { return this.#url; }
-    get redirected() { return this.#redirected; }
-    get webSocket() { return this.#webSocket; }
-    get cf() { return this.#cf; }
+    get type() { return this.#more === null ? "default" : this.#more.type; }
+    get url() { return this.#more === null ? "" : this.#more.url; }
+    get redirected() { return this.#more === null ? false : this.#more.redirected; }
+    get webSocket() { return this.#more === null ? null : this.#more.webSocket; }
+    get cf() { return this.#more === null ? undefined : this.#more.cf; }
     clone() {
-      if (this.#webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
-      const headers = this.#headers === null ? this.#rawHeaders : headersCopy(this.#headers);
-      const r = new Response(TRUSTED, [this.#status, this.#statusText, headers, this._cloneSource()]);
-      r.#cf = this.#cf;
-      r.#type = this.#type;
-      r.#url = this.#url;
-      r.#redirected = this.#redirected;
+      const more = this.#more;
+      if (more !== null && more.webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
+      const h = this.#headers;
+      const r = new Response(TRUSTED, [this.#status, this.#statusText, h instanceof Headers ? headersCopy(h) : h, this._cloneSource()]);
+      if (more !== null) r.#more = { type: more.type, url: more.url, redirected: more.redirected, webSocket: null, cf: more.cf };
       return r;
     }
     get [Symbol.toStringTag]() {

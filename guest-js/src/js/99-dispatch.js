@@ -37,16 +37,19 @@
     return await value;
   }
 
+  // An empty body, sent as it is (the host copies it).
+  const NO_BYTES = new Uint8Array(0);
+
   // [status, statusText, header pairs, body bytes, streamed] of a Response
   // (checked by checkResponse). A used body goes out empty.
   function responseParts(res) {
     inst.streamedBody = null;
     const pairs = responsePairs(res);
-    const src = res.bodyUsed ? null : res._source();
-    if (src === null) return [res.status, res.statusText, pairs, new Uint8Array(0), false];
+    const src = bodyOut(res);
+    if (src === null) return [res.status, res.statusText, pairs, NO_BYTES, false];
     if (src instanceof Uint8Array) return [res.status, res.statusText, pairs, src, false];
     inst.streamedBody = src.getReader();
-    return [res.status, res.statusText, pairs, new Uint8Array(0), true];
+    return [res.status, res.statusText, pairs, NO_BYTES, true];
   }
 
   return {
