@@ -277,3 +277,76 @@ fn putting_a_function_or_symbol_throws_a_data_clone_error() {
     assert!(host.wait_for_log("DataCloneError"), "logs:\n{}", host.logs());
     assert!(host.logs().contains("namedFunction"), "the error names the function; logs:\n{}", host.logs());
 }
+
+/// The stored bytes of plain values are the structured-clone format
+/// (version 1, as js/20-clone.js writes it; the engine writes plain data in
+/// Rust since session 10), and bytes in that format, written as the JS
+/// writer wrote them, read back as the values: databases from before and
+/// after that change read the same. Hand-made from the format's definition.
+#[test]
+fn kv_values_keep_the_structured_clone_format_in_both_directions() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut host = TestHost::start_with(fixture("kv_clone"), data.path(), &[]);
+    let written = host.post("/fmt/format-write", "");
+    assert_eq!(written.status, 200, "{written:?}\nlogs:\n{}", host.logs());
+    assert!(host.stop().success(), "logs:\n{}", host.logs());
+
+    let db = data.path().join("Clones");
+    let db = std::fs::read_dir(&db).expect("the class's folder").flatten().next().expect("the object's folder").path().join("state.sqlite");
+    let conn = rusqlite::Connection::open(&db).expect("the object's database");
+    let stored = |name: &str| -> Vec<u8> {
+        conn.query_row("SELECT value FROM __cf_kv WHERE key = ?1", [format!("fmt:{name}")], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("fmt:{name}: {e}"))
+    };
+    let mut long = vec![1, 6, 0xc8, 0x01];
+    long.extend([b'a'; 100]);
+    let want: &[(&str, Vec<u8>)] = &[
+        ("int", vec![1, 4, 7, 0, 0, 0]),
+        ("negZero", vec![1, 5, 0, 0, 0, 0, 0, 0, 0, 0x80]),
+        // OBJECT, 2 keys: "a" INT 1, "b" STRING "x" (a string's length varint is units * 2 + wide).
+        ("obj", vec![1, 11, 2, 2, b'a', 4, 1, 0, 0, 0, 2, b'b', 6, 2, b'x']),
+        ("arr", vec![1, 10, 4, 3, 1, 5, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 6, 2, 0xe9]),
+        ("wide", vec![1, 6, 3, 0xac, 0x20]),
+        // The array is object 0, the shared object 1: its second use is REF 1.
+        ("shared", vec![1, 10, 2, 11, 0, 16, 1]),
+        ("keys", vec![1, 11, 3, 2, b'1', 4, 0, 0, 0, 0, 2, b'2', 4, 0, 0, 0, 0, 2, b'z', 4, 0, 0, 0, 0]),
+        ("undef", vec![1, 11, 1, 2, b'u', 0]),
+        ("long", long),
+    ];
+    for (name, bytes) in want {
+        assert_eq!(&stored(name), bytes, "the stored bytes of {name}");
+    }
+
+    let mut put = |name: &str, bytes: &[u8]| {
+        conn.execute("INSERT OR REPLACE INTO __cf_kv (key, value) VALUES (?1, ?2)", rusqlite::params![format!("in:{name}"), bytes])
+            .unwrap_or_else(|e| panic!("in:{name}: {e}"));
+    };
+    put("cycle", &[1, 11, 1, 8, b's', b'e', b'l', b'f', 16, 0]);
+    put("surrogate", &[1, 6, 5, 0x00, 0xd8, b'x', 0x00]);
+    put("latin1", &[1, 6, 2, 0xe9]);
+    put("holes", &[1, 10, 3, 4, 1, 0, 0, 0, 18, 4, 3, 0, 0, 0]);
+    put("trailingHole", &[1, 10, 2, 4, 1, 0, 0, 0, 18]);
+    put("nested", &[1, 11, 1, 2, b'a', 10, 1, 11, 1, 2, b'b', 6, 2, b'c']);
+    put("proto", &[1, 11, 1, 18, b'_', b'_', b'p', b'r', b'o', b't', b'o', b'_', b'_', 4, 1, 0, 0, 0]);
+    put("double", &[1, 5, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]);
+    put("negZero", &[1, 5, 0, 0, 0, 0, 0, 0, 0, 0x80]);
+    drop(put);
+    drop(conn);
+
+    let host = TestHost::start_with(fixture("kv_clone"), data.path(), &[]);
+    let read = host.get("/fmt/format-read");
+    assert_eq!(read.status, 200, "{read:?}\nlogs:\n{}", host.logs());
+    assert_eq!(
+        read.json(),
+        serde_json::json!({
+            "cycle": true,
+            "surrogate": [2, 0xd800, 0x78],
+            "latin1": "é",
+            "holes": [3, false, 1, 3],
+            "trailingHole": [2, false],
+            "nested": { "a": [{ "b": "c" }] },
+            "proto": [["__proto__"], true, true],
+            "double": [1.5, true],
+        })
+    );
+}

@@ -297,6 +297,25 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             javy_plugin_api::javy::quickjs::qjs::JS_GetClassID(v.as_raw())
         }
     })?)?;
+    // The structured clone of plain data (see clone.rs): the bytes, or
+    // undefined when the value is not plain data (JS writes it then).
+    set("cloneWrite", Function::new(c.clone(), |ctx: Ctx<'js>, value: Value<'js>, object_proto: Value<'js>| -> Result<Value<'js>> {
+        if !object_proto.is_object() {
+            return Ok(Value::new_undefined(ctx));
+        }
+        match crate::clone::write(ctx.as_raw().as_ptr(), value.as_raw(), object_proto.as_raw()) {
+            Some(bytes) => Ok(TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value()),
+            None => Ok(Value::new_undefined(ctx)),
+        }
+    })?)?;
+    // ...and back: the value, or `give_up` when JS must read the bytes.
+    set("cloneRead", Function::new(c.clone(), |ctx: Ctx<'js>, data: TypedArray<'js, u8>, give_up: Value<'js>| -> Result<Value<'js>> {
+        match crate::clone::read(ctx.as_raw().as_ptr(), bytes_of(&data)) {
+            // SAFETY: `read` returns a new reference; the Value owns it from here.
+            Some(raw) => Ok(unsafe { Value::from_raw(ctx.clone(), raw) }),
+            None => Ok(give_up),
+        }
+    })?)?;
     set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<ArrayBuffer<'js>> {
         buffer(&ctx, s.into_bytes())
     })?)?;

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`sys`]: every `unsafe` block (exports Javy and the component model need).
 //! - [`bridge`]: native functions the JS runtime calls (kv, stubs, log, url).
+//! - [`clone`]: the structured clone of plain data (JS does the rest).
 //! - [`crypto`], [`encoding`]: native halves of `crypto.subtle`, `btoa`/`atob`, `TextDecoder`.
 //! - [`modules`]: the worker's modules and QuickJS's resolver/loader for them.
 //! - [`dispatch`]: the exported `dispatch` interface (load, start-object, fetch, compile).
@@ -20,6 +21,7 @@ mod bindings {
 }
 
 mod bridge;
+mod clone;
 mod crypto;
 mod dispatch;
 mod encoding;

@@ -1,6 +1,8 @@
-//! Every `unsafe` of the engine: the raw core exports that Javy's runtime and
-//! the component model need, and the heap preparation of pre-initialization.
-//! Everything else is safe Rust on rquickjs.
+//! The engine's raw core exports that Javy's runtime and the component model
+//! need, the heap preparation of pre-initialization, and the job queue's
+//! tick marker. The other `unsafe` code is QuickJS's C API where rquickjs has
+//! no safe equivalent: `clone.rs` (plain data to bytes and back) and
+//! `classOf` in `bridge.rs`. Everything else is safe Rust on rquickjs.
 
 /// Javy's pre-initialization entry point; Wizer calls it once, then snapshots memory.
 #[unsafe(export_name = "initialize-runtime")]
