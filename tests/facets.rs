@@ -421,6 +421,7 @@ fn durable_object_stub_rpc_from_the_default_export() {
         json!({ "size": 1, "isMap": true, "iso": "2030-01-01T00:00:00.000Z", "deep": [true, null], "echo": { "$map": [["k", { "v": 1 }]] } }),
         "{out}"
     );
+    assert_eq!(out["answers"], json!([7, { "sync": true, "t1": true }, "later"]), "a thenable, microtasks, an async method: {out}");
     assert_eq!(out["fail"]["name"], "TypeError", "{out}");
     assert_eq!(out["fail"]["message"], "calculator says no", "{out}");
     let second = get_json(&host, "/stub-rpc");

@@ -94,8 +94,15 @@ impl Guest for Engine {
                 let call: Function = internal.get("call")?;
                 let (kind, export) = entry_parts(entry);
                 let args = TypedArray::<u8>::new(ctx.clone(), args)?;
-                let promise: Promise = call.call((kind, export, method, args))?;
-                let out: TypedArray<u8> = settle(ctx, &internal, promise)?;
+                // The method's answer, or a promise of it (see `call` in js/99-dispatch.js).
+                let answer: Value = call.call((kind, export, method, args))?;
+                let answer: Value = match answer.as_promise() {
+                    Some(promise) => settle(ctx, &internal, promise.clone())?,
+                    None => answer,
+                };
+                crate::sys::run_one_tick(ctx);
+                let finish: Function = internal.get("finishCall")?;
+                let out: TypedArray<u8> = finish.call((answer,))?;
                 Ok(out.as_bytes().unwrap_or(&[]).to_vec())
             };
             run().map_err(|e| js_error(ctx, e))

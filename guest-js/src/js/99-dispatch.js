@@ -31,11 +31,11 @@
     return res;
   }
 
-  // A handler's answer that is neither a Response nor a promise (e.g. a
-  // thenable), awaited.
-  async function awaitAnswer(value) {
-    return await value;
-  }
+  // An answer that may be a thenable, as a promise, as `await` makes one
+  // (with the intrinsics of start-up: code may replace the globals).
+  const IntrinsicPromise = Promise;
+  const promiseResolve = Promise.resolve;
+  const asPromise = (value) => promiseResolve.call(IntrinsicPromise, value);
 
   // An empty body, sent as it is (the host copies it).
   const NO_BYTES = new Uint8Array(0);
@@ -131,7 +131,7 @@
         }
         res = plain ? instance.fetch(request, env, new ExecutionContext()) : instance.fetch(request);
       }
-      return res instanceof Response || res instanceof Promise ? res : awaitAnswer(res);
+      return res instanceof Response || res instanceof IntrinsicPromise ? res : asPromise(res);
     },
     // The parts of the Response a `fetch` handler of `kind` answered with.
     finishFetch(res, kind) {
@@ -140,7 +140,9 @@
       }
       return responseParts(res);
     },
-    async call(kind, exportName, method, argsBytes) {
+    // Calls an RPC method and returns its answer (or a promise of it, or of
+    // a thenable it answered), settled and sent as `fetch`'s is: see there.
+    call(kind, exportName, method, argsBytes) {
       const args = deserialize(argsBytes);
       let target;
       let what;
@@ -155,8 +157,10 @@
         what = `entrypoint ${instance.constructor.name}`;
       }
       const f = rpcMethod(target, method, what);
-      const result = await f.apply(target, args);
-      return serialize(result);
+      const result = f.apply(target, args);
+      // (An object that is not a promise may be a thenable.)
+      return result instanceof IntrinsicPromise || result === null || (typeof result !== "object" && typeof result !== "function") ? result : asPromise(result);
     },
+    finishCall: serialize,
   };
 });
