@@ -140,6 +140,9 @@ pub struct Database {
     /// When set, SQL still running at that instant is interrupted
     /// (`SQLITE_INTERRUPT`): the event's CPU budget holds in SQLite too.
     deadline: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Bytes per page, read at open: user SQL cannot change it (the
+    /// `page_size` pragma is denied), so `size_bytes` asks only for the count.
+    page_size: u64,
 }
 
 /// Creates `dir` and its missing parents. With [`Durability::Full`] every
@@ -299,6 +302,8 @@ impl Database {
             conn.execute(KV_TABLE_SQL, []).map_err(open_error)?;
         }
 
+        // (Before the authorizer is installed.)
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(open_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let auth = Arc::new(AuthState::default());
         policy::install(&mut conn, &auth).map_err(open_error)?;
@@ -317,6 +322,7 @@ impl Database {
             tx_depth: 0,
             auth,
             deadline,
+            page_size: u64::try_from(page_size).unwrap_or(0),
         })
     }
 
@@ -521,12 +527,12 @@ impl Database {
     /// the open event; what Cloudflare reports as `ctx.storage.sql.databaseSize`.
     pub fn size_bytes(&self) -> Result<u64, StorageError> {
         let _trusted = self.trusted();
-        // Two cached PRAGMA statements: the pragma_*() table functions would
-        // prepare their PRAGMA again at every call (metering asks after
-        // every event that wrote).
-        let pragma = |sql: &str| -> rusqlite::Result<i64> { self.conn.prepare_host(sql)?.query_row([], |row| row.get(0)) };
-        let size = pragma(internal_sql!("PRAGMA page_count"))? * pragma(internal_sql!("PRAGMA page_size"))?;
-        Ok(u64::try_from(size).unwrap_or(0))
+        // One PRAGMA (metering asks after every event that wrote). SQLite
+        // prepares a PRAGMA again at every run (each is run-once, so the
+        // statement cache cannot keep it), which is why the page size is
+        // read once, at open.
+        let pages: i64 = self.conn.query_row(internal_sql!("PRAGMA page_count"), [], |row| row.get(0))?;
+        Ok(u64::try_from(pages).unwrap_or(0) * self.page_size)
     }
 
     /// Runs `f` on the connection as the host (no authorizer checks), for tests.
