@@ -317,7 +317,7 @@ fn kv_values_keep_the_structured_clone_format_in_both_directions() {
         assert_eq!(&stored(name), bytes, "the stored bytes of {name}");
     }
 
-    let mut put = |name: &str, bytes: &[u8]| {
+    let put = |name: &str, bytes: &[u8]| {
         conn.execute("INSERT OR REPLACE INTO __cf_kv (key, value) VALUES (?1, ?2)", rusqlite::params![format!("in:{name}"), bytes])
             .unwrap_or_else(|e| panic!("in:{name}: {e}"));
     };
@@ -330,7 +330,6 @@ fn kv_values_keep_the_structured_clone_format_in_both_directions() {
     put("proto", &[1, 11, 1, 18, b'_', b'_', b'p', b'r', b'o', b't', b'o', b'_', b'_', 4, 1, 0, 0, 0]);
     put("double", &[1, 5, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]);
     put("negZero", &[1, 5, 0, 0, 0, 0, 0, 0, 0, 0x80]);
-    drop(put);
     drop(conn);
 
     let host = TestHost::start_with(fixture("kv_clone"), data.path(), &[]);
