@@ -19,11 +19,17 @@
   }
 
   class URLSearchParams {
-    #list = [];
+    #list; // [[name, value], ...], once #pending is split
     #pending = null; // a query not split into #list yet (get() reads it as is)
     #url = null;
-    constructor(init = "") {
-      if (init === TRUSTED) return; // the URL's own, attached and parsed by it
+    constructor(init = "", url = undefined, search = undefined) {
+      if (init === TRUSTED) {
+        // A URL's own `searchParams`: attached to it, its query split on first need.
+        this.#url = url;
+        this.#parse(search);
+        return;
+      }
+      this.#list = [];
       if (typeof init === "object" && init !== null) {
         if (typeof init[Symbol.iterator] === "function") {
           for (const pair of init) {
@@ -41,8 +47,9 @@
     #parse(s) {
       // Split on "&" and "=", "+" as space, percent-decoded (the host's
       // parser), when the list is first needed.
-      this.#list = [];
-      this.#pending = s.length === 0 || s === "?" ? null : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
+      const query = s.length === 0 || s === "?" ? null : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
+      this.#pending = query;
+      this.#list = query === null ? [] : undefined;
     }
     #items() {
       if (this.#pending !== null) {
@@ -50,10 +57,6 @@
         this.#pending = null;
       }
       return this.#list;
-    }
-    static _attach(params, url, search) {
-      params.#url = url;
-      params.#parse(search);
     }
     static _reparse(params, search) {
       params.#parse(search);
@@ -207,8 +210,7 @@
     set hash(v) { this.#set("hash", v); }
     get searchParams() {
       if (!this.#params) {
-        this.#params = new URLSearchParams(TRUSTED);
-        URLSearchParams._attach(this.#params, this, this.#search);
+        this.#params = new URLSearchParams(TRUSTED, this, this.#search);
       }
       return this.#params;
     }

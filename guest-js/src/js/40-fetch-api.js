@@ -58,7 +58,9 @@
       };
       headersCopy = (from) => {
         const h = new Headers();
-        for (const [k, v] of from.#map) h.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
+        const map = h.#map;
+        // (forEach: no iterator objects.)
+        from.#map.forEach((v, k) => map.set(k, ArrayIsArray(v) ? v.slice() : v));
         return h;
       };
       headersSetValid = (h, n, v) => {
@@ -98,7 +100,8 @@
     constructor(init = undefined) {
       if (init === undefined || init === null) return;
       if (init instanceof Headers) {
-        for (const [k, v] of init.#map) this.#map.set(k, ArrayIsArray(v) ? v.slice() : v);
+        const map = this.#map;
+        init.#map.forEach((v, k) => map.set(k, ArrayIsArray(v) ? v.slice() : v));
       } else if (typeof init === "object" && typeof init[Symbol.iterator] === "function") {
         for (const pair of init) {
           const p = typeof pair === "string" ? null : ArrayIsArray(pair) ? pair : [...pair];
