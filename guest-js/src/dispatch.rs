@@ -95,12 +95,7 @@ impl Guest for Engine {
                 let (kind, export) = entry_parts(entry);
                 let args = TypedArray::<u8>::new(ctx.clone(), args)?;
                 // The method's answer, or a promise of it (see `call` in js/99-dispatch.js).
-                let answer: Value = call.call((kind, export, method, args))?;
-                let answer: Value = match answer.as_promise() {
-                    Some(promise) => settle(ctx, &internal, promise.clone())?,
-                    None => answer,
-                };
-                crate::sys::run_one_tick(ctx);
+                let answer: Value = settle_answer(ctx, &internal, call.call((kind, export, method, args))?)?;
                 let finish: Function = internal.get("finishCall")?;
                 let out: TypedArray<u8> = finish.call((answer,))?;
                 Ok(out.as_bytes().unwrap_or(&[]).to_vec())
@@ -132,15 +127,7 @@ impl Guest for Engine {
                 };
                 // The handler's answer: a Response, or a promise of one (see
                 // `fetch` in js/99-dispatch.js).
-                let answer: Value = fetch.call((kind, export, request.method, url, headers, body))?;
-                let answer: Value = match answer.as_promise() {
-                    Some(promise) => settle(ctx, &internal, promise.clone())?,
-                    None => answer,
-                };
-                // The jobs queued until now run first, as when the runtime
-                // awaited the answer (workerd too gives a synchronous answer's
-                // microtasks one turn before it reads the response).
-                crate::sys::run_one_tick(ctx);
+                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, request.method, url, headers, body))?)?;
                 let finish: Function = internal.get("finishFetch")?;
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
@@ -205,6 +192,19 @@ fn entry_parts(entry: Entry) -> (u32, Option<String>) {
         Entry::DurableObject => (1, None),
         Entry::Named(name) => (2, Some(name)),
     }
+}
+
+/// A handler's answer as an `await` of it would give it: a promise settled
+/// (see [`settle`]), then one turn for the jobs queued until then, so that
+/// they run before the answer is read (workerd too gives a synchronous
+/// answer's microtasks one turn before it reads the response).
+fn settle_answer<'js>(ctx: &Ctx<'js>, internal: &Object<'js>, answer: Value<'js>) -> Result<Value<'js>> {
+    let answer = match answer.as_promise() {
+        Some(promise) => settle(ctx, internal, promise.clone())?,
+        None => answer,
+    };
+    crate::sys::run_one_tick(ctx);
+    Ok(answer)
 }
 
 /// The event loop: runs the job queue until `promise` settles; when the queue
