@@ -428,6 +428,32 @@ fn durable_object_stub_rpc_from_the_default_export() {
     assert_eq!(second["add"]["total"], 86, "the object's storage persists between requests: {second}");
 }
 
+/// Stubs of Durable Objects, facets and entrypoints look to code as they do
+/// on workerd (checked against workerd 2026-11-17): every name but `then`
+/// and the like is a method, awaiting a stub gives the stub, a method taken
+/// off it still calls, and `fetch` called on another object fails with
+/// workerd's "Illegal invocation".
+#[test]
+fn stubs_look_like_workerds() {
+    let host = TestHost::start(fixture("facets_lab"));
+    let out = get_json(&host, "/stub-shape");
+    let facet = get_json(&host, "/lab/shape/stub-shape");
+    for (what, shape, answer) in [
+        ("object", &out["object"], json!(7)),
+        ("entrypoint", &out["entrypoint"], json!({ "greeting": "Hi, Ada" })),
+        ("facet", &facet, json!(42)),
+    ] {
+        assert_eq!(shape["anyName"], "function", "{what}: {shape}");
+        assert_eq!(shape["then"], "undefined", "{what}: a stub is not a thenable: {shape}");
+        assert_eq!(shape["symbol"], "undefined", "{what}: {shape}");
+        assert_eq!(shape["awaitsToItself"], true, "{what}: {shape}");
+        assert_eq!(shape["isObject"], true, "{what}: {shape}");
+        assert_eq!(shape["unboundCall"], answer, "{what}: a method taken off the stub: {shape}");
+        assert!(contains(&shape["misusedFetch"], "TypeError: Illegal invocation"), "{what}: {shape}");
+    }
+    assert_eq!(out["object"]["tag"], "[object DurableObject]", "{out}");
+}
+
 /// An error thrown over RPC arrives as an instance of its class (as with
 /// Cloudflare), not only with its `name`.
 #[test]

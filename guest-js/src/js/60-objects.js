@@ -9,18 +9,42 @@
     return deserialize(new Uint8Array(buffer));
   }
 
-  // A stub: `base`'s own members, and every other property is an RPC method.
-  function rpcStub(base, invoke) {
-    return new Proxy(base, {
-      get(target, prop) {
-        if (typeof prop === "symbol" || prop in target) {
-          const v = Reflect.get(target, prop, target);
-          return typeof v === "function" ? v.bind(target) : v;
-        }
-        if (NOT_RPC.has(prop)) return undefined;
-        return (...args) => invoke(prop, args);
+  // An answer that may be a thenable, as a promise, as `await` makes one
+  // (with the intrinsics of start-up: code may replace the globals).
+  const IntrinsicPromise = Promise;
+  const promiseResolve = Promise.resolve;
+  const promiseReject = Promise.reject;
+  const asPromise = (value) => promiseResolve.call(IntrinsicPromise, value);
+
+  // `f(a, b, c)` as a promise, its throw as a rejection: what an async
+  // function gives, for less (stubs call the host synchronously).
+  function promised(f, a, b, c) {
+    try {
+      return asPromise(f(a, b, c));
+    } catch (e) {
+      return promiseReject.call(IntrinsicPromise, e);
+    }
+  }
+
+  // A stub's method called on something else (workerd's message).
+  const ILLEGAL_INVOCATION = "Illegal invocation: function called with incorrect `this` reference";
+
+  // The end of a stub class's prototype chain: a name found nowhere before
+  // it is an RPC method, called as `call(stub, name, args)`, except symbols,
+  // Object.prototype's members and NOT_RPC (a stub is not a thenable). A
+  // stub's own members (fetch, id, ...) are plain methods and getters of its
+  // class, found first: no trap, no bound function, no Proxy per stub.
+  function rpcMethods(call) {
+    return new Proxy(
+      {},
+      {
+        get(target, prop, receiver) {
+          if (typeof prop === "symbol" || prop in target) return Reflect.get(target, prop, receiver);
+          if (NOT_RPC.has(prop)) return undefined;
+          return (...args) => promised(call, receiver, prop, args);
+        },
       },
-    });
+    );
   }
 
   function requestObject(input, init) {
@@ -54,6 +78,9 @@
     }
   }
 
+  let stubCall; // (stub, method, args) -> the decoded answer
+  let stubTarget; // (value) -> [binding, hex, name] if it is a Durable Object stub
+
   class DurableObjectStub {
     #binding;
     #id;
@@ -61,19 +88,29 @@
       this.#binding = binding;
       this.#id = id;
     }
+    static {
+      stubCall = (stub, method, args) =>
+        decode(host.stubCall(stub.#binding, stub.#id.toString(), stub.#id.name, method, serialize(args)));
+      stubTarget = (v) => (v !== null && typeof v === "object" && #binding in v ? [v.#binding, v.#id.toString(), v.#id.name] : undefined);
+    }
+    get [Symbol.toStringTag]() {
+      return "DurableObject";
+    }
     get id() {
       return this.#id;
     }
     get name() {
       return this.#id.name;
     }
-    async fetch(input, init) {
-      return fromResponseArray(host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, requestObject(input, init)));
-    }
-    _call(method, args) {
-      return decode(host.stubCall(this.#binding, this.#id.toString(), this.#id.name, method, serialize(args)));
+    fetch(input, init) {
+      try {
+        return asPromise(fromResponseArray(host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, requestObject(input, init))));
+      } catch (e) {
+        return promiseReject.call(IntrinsicPromise, stubTarget(this) === undefined ? new TypeError(ILLEGAL_INVOCATION) : e);
+      }
     }
   }
+  O.setPrototypeOf(DurableObjectStub.prototype, rpcMethods((stub, method, args) => stubCall(stub, method, args)));
 
   // A Response from the host's parts (another instance's response, checked by
   // its runtime, or an outbound response, checked by hyper).
@@ -83,6 +120,11 @@
 
   // Binding objects → [kind, host id], so that `env` can hand them on.
   const bindingIds = () => (inst.bindingIds ??= new WeakMap());
+  // [kind, host id...] of a binding or a stub, or undefined.
+  function bindingOf(v) {
+    const stub = stubTarget(v);
+    return stub !== undefined ? ["stub", stub[0], stub[1], stub[2]] : bindingIds().get(v);
+  }
 
   class DurableObjectNamespace {
     #binding;
@@ -111,10 +153,7 @@
     }
     get(id, _options) {
       if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId (from idFromName, newUniqueId or idFromString)");
-      const stub = new DurableObjectStub(this.#binding, id);
-      const proxy = rpcStub(stub, async (method, args) => stub._call(method, args));
-      bindingIds().set(proxy, ["stub", this.#binding, id.toString(), id.name]);
-      return proxy;
+      return new DurableObjectStub(this.#binding, id);
     }
     getByName(name, options) {
       return this.get(this.idFromName(name), options);

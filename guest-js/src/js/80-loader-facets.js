@@ -24,7 +24,7 @@
     const outbound = code.globalOutbound;
     let outboundStub;
     if (outbound !== undefined && outbound !== null) {
-      const id = typeof outbound === "object" ? bindingIds().get(outbound) : undefined;
+      const id = typeof outbound === "object" ? bindingOf(outbound) : undefined;
       if (!id || id[0] !== "stub") {
         throw new TypeError("WorkerCode.globalOutbound must be null (no network), omitted (inherit) or a Durable Object stub");
       }
@@ -49,7 +49,7 @@
       plainEnv = {};
       for (const key of O.keys(code.env)) {
         const v = code.env[key];
-        const id = typeof v === "object" && v !== null ? bindingIds().get(v) : undefined;
+        const id = typeof v === "object" && v !== null ? bindingOf(v) : undefined;
         if (id) bindings.push([key, id[0], id[1]]);
         else plainEnv[key] = v;
       }
@@ -90,20 +90,34 @@
       return this.#key;
     }
     getEntrypoint(name, _options) {
-      const entry = name === undefined || name === null ? undefined : String(name);
-      const self = this;
-      const base = {
-        async fetch(input, init) {
-          const req = requestObject(input, init);
-          return fromResponseArray(host.loaderFetch(await self._key(), entry, req));
-        },
-      };
-      return rpcStub(base, async (method, args) => decode(host.loaderCall(await self._key(), entry, method, serialize(args))));
+      return new EntrypointStub(this, name === undefined || name === null ? undefined : String(name));
     }
     getDurableObjectClass(name, _options) {
       return new DurableObjectClass(this, name === undefined || name === null ? "default" : String(name));
     }
   }
+
+  // `worker.getEntrypoint(name)`: fetch and RPC methods of an entrypoint of
+  // loaded code (see rpcMethods).
+  let entrypointCall;
+  class EntrypointStub {
+    #worker;
+    #entry; // undefined: the default export
+    constructor(worker, entry) {
+      this.#worker = worker;
+      this.#entry = entry;
+    }
+    static {
+      entrypointCall = async (stub, method, args) =>
+        decode(host.loaderCall(await stub.#worker._key(), stub.#entry, method, serialize(args)));
+    }
+    async fetch(input, init) {
+      if (this === null || typeof this !== "object" || !(#worker in this)) throw new TypeError(ILLEGAL_INVOCATION);
+      const req = requestObject(input, init);
+      return fromResponseArray(host.loaderFetch(await this.#worker._key(), this.#entry, req));
+    }
+  }
+  O.setPrototypeOf(EntrypointStub.prototype, rpcMethods((stub, method, args) => entrypointCall(stub, method, args)));
 
   class DurableObjectClass {
     constructor(worker, name) {
@@ -132,6 +146,55 @@
 
   const MAX_FACET_NAME = 256;
 
+  // `ctx.facets.get(name, callback)`: the facet's fetch and RPC methods (see
+  // rpcMethods). The facet is started on first use, unless it was running.
+  let facetCall;
+  class FacetStub {
+    #name;
+    #generation; // of the running facet, or null until it is started
+    #getStartupOptions;
+    constructor(name, generation, getStartupOptions) {
+      this.#name = name;
+      this.#generation = generation;
+      this.#getStartupOptions = getStartupOptions;
+    }
+    static {
+      facetCall = (stub, method, args) => {
+        const g = stub.#generation;
+        if (g !== null) return decode(host.facetCall(stub.#name, g, method, serialize(args)));
+        return stub.#ensure().then((g) => decode(host.facetCall(stub.#name, g, method, serialize(args))));
+      };
+    }
+    async #ensure() {
+      if (this.#generation !== null) return this.#generation;
+      const options = await this.#getStartupOptions();
+      const cls = options && options.class;
+      if (!(cls instanceof DurableObjectClass)) {
+        throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
+      }
+      const id = options.id;
+      if (id !== undefined && !(id instanceof DurableObjectId)) {
+        throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
+      }
+      const key = await cls._worker._key();
+      this.#generation = host.facetStart(this.#name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
+      return this.#generation;
+    }
+    fetch(input, init) {
+      try {
+        const g = this.#generation;
+        if (g === null) return this.#fetchStarting(requestObject(input, init));
+        return asPromise(fromResponseArray(host.facetFetch(this.#name, g, requestObject(input, init))));
+      } catch (e) {
+        return promiseReject.call(IntrinsicPromise, this !== null && typeof this === "object" && #name in this ? e : new TypeError(ILLEGAL_INVOCATION));
+      }
+    }
+    async #fetchStarting(req) {
+      return fromResponseArray(host.facetFetch(this.#name, await this.#ensure(), req));
+    }
+  }
+  O.setPrototypeOf(FacetStub.prototype, rpcMethods((stub, method, args) => facetCall(stub, method, args)));
+
   class Facets {
     get(name, getStartupOptions) {
       name = String(name);
@@ -139,29 +202,7 @@
         throw new RangeError(`facet names must be 1 to ${MAX_FACET_NAME} characters long`);
       }
       if (typeof getStartupOptions !== "function") throw new TypeError("facets.get(name, callback): the callback must be a function");
-      let generation = host.facetRunning(name) ?? null;
-      const ensure = async () => {
-        if (generation !== null) return generation;
-        const options = await getStartupOptions();
-        const cls = options && options.class;
-        if (!(cls instanceof DurableObjectClass)) {
-          throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
-        }
-        let id = options.id;
-        if (id !== undefined && !(id instanceof DurableObjectId)) {
-          throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
-        }
-        const key = await cls._worker._key();
-        generation = host.facetStart(name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
-        return generation;
-      };
-      const base = {
-        async fetch(input, init) {
-          const req = requestObject(input, init);
-          return fromResponseArray(host.facetFetch(name, generation ?? (await ensure()), req));
-        },
-      };
-      return rpcStub(base, async (method, args) => decode(host.facetCall(name, generation ?? (await ensure()), method, serialize(args))));
+      return new FacetStub(name, host.facetRunning(name) ?? null, getStartupOptions);
     }
     abort(name, reason) {
       host.facetAbort(String(name), reason === undefined ? "the facet was aborted" : reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));

@@ -31,11 +31,7 @@
     return res;
   }
 
-  // An answer that may be a thenable, as a promise, as `await` makes one
-  // (with the intrinsics of start-up: code may replace the globals).
-  const IntrinsicPromise = Promise;
-  const promiseResolve = Promise.resolve;
-  const asPromise = (value) => promiseResolve.call(IntrinsicPromise, value);
+  // (asPromise: see 60-objects.js.)
 
   // An empty body, sent as it is (the host copies it).
   const NO_BYTES = new Uint8Array(0);
