@@ -302,6 +302,12 @@ fn kv_values_keep_the_structured_clone_format_in_both_directions() {
     long.extend([b'a'; 100]);
     let want: &[(&str, Vec<u8>)] = &[
         ("int", vec![1, 4, 7, 0, 0, 0]),
+        // INT: 32 bits, little-endian two's complement.
+        ("negative", vec![1, 4, 0xfe, 0xff, 0xff, 0xff]),
+        ("int32Max", vec![1, 4, 0xff, 0xff, 0xff, 0x7f]),
+        ("int32Min", vec![1, 4, 0, 0, 0, 0x80]),
+        ("yes", vec![1, 3]),
+        ("no", vec![1, 2]),
         ("negZero", vec![1, 5, 0, 0, 0, 0, 0, 0, 0, 0x80]),
         // OBJECT, 2 keys: "a" INT 1, "b" STRING "x" (a string's length varint is units * 2 + wide).
         ("obj", vec![1, 11, 2, 2, b'a', 4, 1, 0, 0, 0, 2, b'b', 6, 2, b'x']),

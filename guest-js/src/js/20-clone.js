@@ -243,10 +243,24 @@
 
   function serialize(value) {
     // Small integers and booleans (the commonest stored values) directly.
-    if (typeof value === "number" && (value | 0) === value && !O.is(value, -0)) {
-      return new Uint8Array([CLONE_VERSION, T.INT, value & 255, (value >> 8) & 255, (value >> 16) & 255, (value >>> 24) & 255]);
+    // (Stored one by one: a typed array made from an array literal goes
+    // through the array's iterator, several times the cost.)
+    if (typeof value === "number" && (value | 0) === value && (value !== 0 || 1 / value > 0)) {
+      const b = new Uint8Array(6);
+      b[0] = CLONE_VERSION;
+      b[1] = T.INT;
+      b[2] = value;
+      b[3] = value >> 8;
+      b[4] = value >> 16;
+      b[5] = value >>> 24;
+      return b;
     }
-    if (typeof value === "boolean") return new Uint8Array([CLONE_VERSION, value ? T.TRUE : T.FALSE]);
+    if (typeof value === "boolean") {
+      const b = new Uint8Array(2);
+      b[0] = CLONE_VERSION;
+      b[1] = value ? T.TRUE : T.FALSE;
+      return b;
+    }
     // Plain data (primitives, arrays and plain objects of them) in Rust, the
     // same bytes for a small part of the cost; anything else here.
     const bytes = host.cloneWrite(value, O.prototype);
