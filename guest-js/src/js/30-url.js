@@ -19,8 +19,9 @@
   }
 
   class URLSearchParams {
-    #list; // [[name, value], ...], once #pending is split
-    #pending = null; // a query not split into #list yet (get() reads it as is)
+    // [[name, value], ...], or a query not split yet (a string: get() reads
+    // it as it is; the rest split it on first need).
+    #list;
     #url = null;
     constructor(init = "", url = undefined, search = undefined) {
       if (init === TRUSTED) {
@@ -47,15 +48,10 @@
     #parse(s) {
       // Split on "&" and "=", "+" as space, percent-decoded (the host's
       // parser), when the list is first needed.
-      const query = s.length === 0 || s === "?" ? null : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
-      this.#pending = query;
-      this.#list = query === null ? [] : undefined;
+      this.#list = s.length === 0 || s === "?" ? [] : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
     }
     #items() {
-      if (this.#pending !== null) {
-        this.#list = host.formParse(this.#pending);
-        this.#pending = null;
-      }
+      if (typeof this.#list === "string") this.#list = host.formParse(this.#list);
       return this.#list;
     }
     static _reparse(params, search) {
@@ -81,8 +77,8 @@
     }
     get(name) {
       name = String(name);
-      if (this.#pending !== null) return host.formGet(this.#pending, name) ?? null;
       const list = this.#list;
+      if (typeof list === "string") return host.formGet(list, name) ?? null;
       for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];
       return null;
     }
@@ -145,25 +141,20 @@
   }
 
   class URL {
-    #href;
-    #pathname;
-    #search;
-    #parts = null; // every component (see url_parts in bridge.rs), on first use
+    // The host's parts: [href, pathname, search] from urlParse, or all of
+    // them (see url_parts in bridge.rs) once another is asked for. (One
+    // field rather than one per part: each costs about a call to set up.)
+    #p;
     #params = null;
     constructor(url, base) {
-      const r = host.urlParse(String(url), base === undefined ? undefined : String(base));
-      this.#href = r[0];
-      this.#pathname = r[1];
-      this.#search = r[2];
+      this.#p = host.urlParse(String(url), base === undefined ? undefined : String(base));
     }
     #all() {
-      return (this.#parts ??= host.urlParts(this.#href));
+      const p = this.#p;
+      return p.length === 3 ? (this.#p = host.urlParts(p[0])) : p;
     }
     #take(parts) {
-      this.#parts = parts;
-      this.#href = parts[0];
-      this.#pathname = parts[8];
-      this.#search = parts[9];
+      this.#p = parts;
     }
     static canParse(url, base) {
       try {
@@ -181,13 +172,13 @@
       }
     }
     static _setSearchFromParams(url, query) {
-      url.#take(host.urlSet(url.#href, "search", query));
+      url.#take(host.urlSet(url.#p[0], "search", query));
     }
     #set(part, value) {
-      this.#take(host.urlSet(this.#href, part, String(value)));
-      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.#search);
+      this.#take(host.urlSet(this.#p[0], part, String(value)));
+      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.search);
     }
-    get href() { return this.#href; }
+    get href() { return this.#p[0]; }
     set href(v) { this.#set("href", v); }
     get origin() { return this.#all()[1]; }
     get protocol() { return this.#all()[2]; }
@@ -202,20 +193,20 @@
     set hostname(v) { this.#set("hostname", v); }
     get port() { return this.#all()[7]; }
     set port(v) { this.#set("port", v); }
-    get pathname() { return this.#pathname; }
+    get pathname() { const p = this.#p; return p.length === 3 ? p[1] : p[8]; }
     set pathname(v) { this.#set("pathname", v); }
-    get search() { return this.#search; }
+    get search() { const p = this.#p; return p.length === 3 ? p[2] : p[9]; }
     set search(v) { this.#set("search", v); }
     get hash() { return this.#all()[10]; }
     set hash(v) { this.#set("hash", v); }
     get searchParams() {
       if (!this.#params) {
-        this.#params = new URLSearchParams(TRUSTED, this, this.#search);
+        this.#params = new URLSearchParams(TRUSTED, this, this.search);
       }
       return this.#params;
     }
-    toString() { return this.#href; }
-    toJSON() { return this.#href; }
+    toString() { return this.#p[0]; }
+    toJSON() { return this.#p[0]; }
     get [Symbol.toStringTag]() { return "URL"; }
   }
 
