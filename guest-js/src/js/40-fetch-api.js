@@ -205,76 +205,92 @@
   let bodyOut; // (request or response) -> its source for the runtime to send (see below)
 
   class Body {
-    #src; // null | Uint8Array | ReadableStream (the user's)
-    #stream; // `body`: the user's stream, or one made on demand from #src
-    #used = false;
-    // `src`: a source the runtime made or checked (see TRUSTED), or none.
-    constructor(src = null) {
-      this.#src = src;
-      this.#stream = src === null || src instanceof Uint8Array ? null : src;
+    // The message's parts in one array: [method | status, url | statusText,
+    // Headers | raw header pairs, src, stream, used]. (One private field
+    // rather than one per part: each costs about as much to set up as a
+    // call, and the runtime makes a Request and a Response at every hop.)
+    //   src: null | Uint8Array | ReadableStream (the user's), see TRUSTED
+    //   stream: `body`: the user's stream, or one made on demand from src
+    //   used: whether the body was read (or sent)
+    // The runtime's own constructions (TRUSTED) hand over a fresh array of
+    // six that the message keeps; Request and Response hold it too (their
+    // getters then check their own brand, with no call).
+    #p;
+    constructor(p) {
+      this.#p = p;
+      const src = p[3];
+      if (src !== null && !(src instanceof Uint8Array)) p[4] = src;
     }
     static {
       // For the runtime's own senders of a Response: what `_source` gives,
       // without its checks of a used body: null when it was used (it goes
       // out empty). One call instead of a getter and two methods.
       bodyOut = (r) => {
-        const src = r.#src;
-        if (src === null || r.#used) return null;
-        const stream = r.#stream;
+        const p = r.#p;
+        const src = p[3];
+        if (src === null || p[5]) return null;
+        const stream = p[4];
         if (stream !== null) {
           const state = rsOf(stream);
           if (state.disturbed) return null;
           if (stream.locked) throw new TypeError("the body stream is locked to a reader");
           state.disturbed = true;
         }
-        r.#used = true;
+        p[5] = true;
         return src instanceof Uint8Array ? src : stream;
       };
     }
     _initBody(body, headers) {
       const [src, type] = extractBody(body);
       if (type !== null && headers) headersSetValid(headers, "content-type", type);
-      this.#src = src;
-      if (isReadableStream(src)) this.#stream = src;
+      const p = this.#p;
+      p[3] = src;
+      if (isReadableStream(src)) p[4] = src;
     }
     _setSource(src) {
-      this.#src = src;
-      this.#stream = isReadableStream(src) ? src : null;
+      const p = this.#p;
+      p[3] = src;
+      p[4] = isReadableStream(src) ? src : null;
     }
     get body() {
-      if (this.#src === null) return null;
-      if (this.#stream === null) {
-        this.#stream = bytesStream(this.#src);
-        if (this.#used) rsCancel(rsOf(this.#stream));
+      const p = this.#p;
+      if (p[3] === null) return null;
+      if (p[4] === null) {
+        p[4] = bytesStream(p[3]);
+        if (p[5]) rsCancel(rsOf(p[4]));
       }
-      return this.#stream;
+      return p[4];
     }
     get bodyUsed() {
-      return this.#used || (this.#stream !== null && rsOf(this.#stream).disturbed);
+      const p = this.#p;
+      return p[5] || (p[4] !== null && rsOf(p[4]).disturbed);
     }
     // See `bodySource`.
     _source() {
-      if (this.#src === null) return null;
+      const p = this.#p;
+      if (p[3] === null) return null;
       if (this.bodyUsed) throw new TypeError(USED);
-      if (this.#stream?.locked) throw new TypeError("the body stream is locked to a reader");
-      this.#used = true;
-      if (this.#stream !== null) rsOf(this.#stream).disturbed = true;
-      return isReadableStream(this.#src) ? this.#stream : this.#src;
+      const stream = p[4];
+      if (stream?.locked) throw new TypeError("the body stream is locked to a reader");
+      p[5] = true;
+      if (stream !== null) rsOf(stream).disturbed = true;
+      return isReadableStream(p[3]) ? stream : p[3];
     }
     // The source for a clone (a copy of the bytes, or one half of a tee).
     _cloneSource() {
       if (this.bodyUsed) throw new TypeError(`Cannot clone a ${this[Symbol.toStringTag]} whose body has been used.`);
-      if (this.#stream?.locked) throw new TypeError("the body stream is locked to a reader");
-      if (this.#src === null) return null;
-      if (!isReadableStream(this.#src)) return this.#src.slice();
-      const [a, b] = this.#stream.tee();
-      this.#src = this.#stream = a;
+      const p = this.#p;
+      if (p[4]?.locked) throw new TypeError("the body stream is locked to a reader");
+      if (p[3] === null) return null;
+      if (!isReadableStream(p[3])) return p[3].slice();
+      const [a, b] = p[4].tee();
+      p[3] = p[4] = a;
       return b;
     }
     // Synchronous access for the runtime's own senders (stubs, facets): the
     // bytes of a body known up front; a streamed body cannot be sent this way.
     _peek() {
-      return this.#src;
+      return this.#p[3];
     }
     _take() {
       const src = this._source();
@@ -347,19 +363,14 @@
   // to set up as a function call, and the runtime makes a Request and a
   // Response at every hop of a request.)
   class Request extends Body {
-    #method;
-    #url;
-    #headers; // a Headers, or the raw header pairs one is made from on first use (see TRUSTED)
+    #p; // Body's array: method, url and headers are its parts 0-2
     #more = null; // { redirect, signal, cf }, unless they are "follow", none and undefined
     constructor(input, init = undefined) {
-      super(input === TRUSTED ? init[3] : null);
-      if (input === TRUSTED) {
-        // init: [method, href, Headers | header pairs, body bytes | stream | null]
-        this.#method = init[0];
-        this.#url = init[1];
-        this.#headers = init[2];
-        return;
-      }
+      // TRUSTED: init is [method, href, Headers | header pairs, body bytes | stream | null, null, false].
+      const p = input === TRUSTED ? init : [undefined, undefined, undefined, null, null, false];
+      super(p);
+      this.#p = p;
+      if (input === TRUSTED) return;
       // (Not `arguments.length`: a function that names `arguments` makes that
       // object at every call, the runtime's own constructions included.)
       if (input === undefined) throw new TypeError("Request: 1 argument required");
@@ -368,9 +379,9 @@
       let src = null;
       if (input instanceof Request) {
         src = input;
-        this.#url = input.url;
+        p[1] = input.url;
       } else {
-        this.#url = new URL(String(input)).href;
+        p[1] = new URL(String(input)).href;
       }
       let method = init.method !== undefined ? String(init.method) : src ? src.method : "GET";
       if (init.method !== undefined && !KNOWN_METHODS.has(method)) {
@@ -379,7 +390,7 @@
         if (FORBIDDEN_METHODS.includes(upper)) throw new TypeError(`the HTTP method ${upper} is forbidden`);
         if (METHODS.includes(upper)) method = upper;
       }
-      this.#method = method;
+      p[0] = method;
       const redirect = init.redirect !== undefined ? String(init.redirect) : src ? src.redirect : "follow";
       if (!REDIRECTS.includes(redirect)) throw new TypeError(`invalid redirect mode ${JSONstringify(redirect)}`);
       if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof AbortSignal)) {
@@ -388,25 +399,26 @@
       const signal = init.signal !== undefined ? init.signal : src && src.#more !== null ? src.#more.signal : null;
       const cf = init.cf !== undefined ? init.cf : src && src.#more !== null ? src.#more.cf : undefined;
       if (redirect !== "follow" || signal !== null || cf !== undefined) this.#more = { redirect, signal, cf };
-      this.#headers = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined);
+      const headers = (p[2] = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined));
       const hasBody = init.body !== undefined && init.body !== null;
       const inherits = !hasBody && init.body === undefined && src !== null && src._peek() !== null;
       if ((hasBody || inherits) && (method === "GET" || method === "HEAD")) {
         throw new TypeError("Request with a GET or HEAD method cannot have a body.");
       }
       if (inherits) this._setSource(src._source());
-      else this._initBody(init.body, this.#headers);
+      else this._initBody(init.body, headers);
     }
-    get method() { return this.#method; }
-    get url() { return this.#url; }
+    get method() { return this.#p[0]; }
+    get url() { return this.#p[1]; }
     get headers() {
-      const h = this.#headers;
-      return h instanceof Headers ? h : (this.#headers = headersFromPairs(h));
+      const p = this.#p;
+      const h = p[2];
+      return h instanceof Headers ? h : (p[2] = headersFromPairs(h));
     }
     static {
       // The header pairs to send on: the ones it came with while no one looked.
       requestPairs = (r) => {
-        const h = r.#headers;
+        const h = r.#p[2];
         return h instanceof Headers ? headerPairs(h) : h;
       };
     }
@@ -421,8 +433,9 @@
     get integrity() { return ""; }
     get cache() { return undefined; }
     clone() {
-      const h = this.#headers;
-      const r = new Request(TRUSTED, [this.#method, this.#url, h instanceof Headers ? headersCopy(h) : h, this._cloneSource()]);
+      const p = this.#p;
+      const h = p[2];
+      const r = new Request(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, this._cloneSource(), null, false]);
       const more = this.#more;
       if (more !== null) r.#more = { redirect: more.redirect, signal: more.signal, cf: more.cf };
       return r;
@@ -441,9 +454,7 @@
   const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
 
   class Response extends Body {
-    #status;
-    #statusText;
-    #headers; // a Headers, or raw header pairs (as in Request)
+    #p; // Body's array: status, statusText and headers are its parts 0-2
     #more = null; // { type, url, redirected, webSocket, cf }, unless all are their defaults
     #moreOf() {
       return (this.#more ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
@@ -458,25 +469,23 @@
       };
     }
     constructor(body = null, init = undefined) {
-      // The common `new Response(text)` and the runtime's own (TRUSTED) give
-      // Body their bytes at once.
-      const text = init === undefined && typeof body === "string";
-      super(body === TRUSTED ? init[3] : text ? utf8Bytes(body) : null);
+      // TRUSTED: init is [status, statusText, Headers | header pairs, body bytes | stream | null, null, false].
       if (body === TRUSTED) {
-        // init: [status, statusText, Headers | header pairs, body bytes | stream | null]
-        this.#status = init[0];
-        this.#statusText = init[1];
-        this.#headers = init[2];
+        super(init);
+        this.#p = init;
         return;
       }
-      if (init === undefined && (text || body === null || body === undefined)) {
-        // Status 200, only Content-Type, no Headers object until someone
-        // asks for one.
-        this.#status = 200;
-        this.#statusText = "";
-        this.#headers = text ? TEXT_PLAIN_PAIRS : NO_PAIRS;
+      if (init === undefined && (typeof body === "string" || body === null || body === undefined)) {
+        // The common `new Response(text)`: status 200, only Content-Type, no
+        // Headers object until someone asks for one.
+        const p = typeof body === "string" ? [200, "", TEXT_PLAIN_PAIRS, utf8Bytes(body), null, false] : [200, "", NO_PAIRS, null, null, false];
+        super(p);
+        this.#p = p;
         return;
       }
+      const p = [200, "", NO_PAIRS, null, null, false];
+      super(p);
+      this.#p = p;
       init = init ?? {};
       if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Response: init must be an object");
       const status = init.status === undefined ? 200 : Number(init.status);
@@ -487,23 +496,23 @@
       }
       const statusText = init.statusText === undefined ? "" : String(init.statusText);
       if (statusText !== "" && BAD_STATUS_TEXT.test(statusText)) throw new TypeError(`invalid statusText ${JSONstringify(statusText)}`);
-      this.#status = status;
-      this.#statusText = statusText;
+      p[0] = status;
+      p[1] = statusText;
       const webSocket = init.webSocket ?? null;
       const cf = init.cf;
       if (webSocket !== null || cf !== undefined) this.#more = { type: "default", url: "", redirected: false, webSocket, cf };
-      this.#headers = new Headers(init.headers);
+      const headers = (p[2] = new Headers(init.headers));
       if (body !== null && body !== undefined && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       }
-      this._initBody(body, this.#headers);
+      this._initBody(body, headers);
     }
     static json(data, init = undefined) {
       const text = JSONstringify(data);
       if (text === undefined) throw new TypeError("Response.json: value is not JSON-serializable");
       // Without init (the common case): status 200 and the one header, as
       // raw pairs (a Headers object is made when asked for).
-      if (init === undefined) return new Response(TRUSTED, [200, "", JSON_PAIRS, utf8Bytes(text)]);
+      if (init === undefined) return new Response(TRUSTED, [200, "", JSON_PAIRS, utf8Bytes(text), null, false]);
       const headers = new Headers(init?.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
       return new Response(text, { ...init, headers });
@@ -517,21 +526,25 @@
     }
     static error() {
       const r = new Response(null, { status: 200 });
-      r.#status = 0;
+      r.#p[0] = 0;
       r.#moreOf().type = "error";
       headersGuard(r.headers, "immutable");
       return r;
     }
-    get status() { return this.#status; }
-    get statusText() { return this.#statusText; }
-    get ok() { return this.#status >= 200 && this.#status <= 299; }
+    get status() { return this.#p[0]; }
+    get statusText() { return this.#p[1]; }
+    get ok() {
+      const status = this.#p[0];
+      return status >= 200 && status <= 299;
+    }
     get headers() {
-      const h = this.#headers;
-      return h instanceof Headers ? h : (this.#headers = headersFromPairs(h));
+      const p = this.#p;
+      const h = p[2];
+      return h instanceof Headers ? h : (p[2] = headersFromPairs(h));
     }
     static {
       responsePairs = (r) => {
-        const h = r.#headers;
+        const h = r.#p[2];
         return h instanceof Headers ? headerPairs(h) : h;
       };
     }
@@ -543,8 +556,9 @@
     clone() {
       const more = this.#more;
       if (more !== null && more.webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
-      const h = this.#headers;
-      const r = new Response(TRUSTED, [this.#status, this.#statusText, h instanceof Headers ? headersCopy(h) : h, this._cloneSource()]);
+      const p = this.#p;
+      const h = p[2];
+      const r = new Response(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, this._cloneSource(), null, false]);
       if (more !== null) r.#more = { type: more.type, url: more.url, redirected: more.redirected, webSocket: null, cf: more.cf };
       return r;
     }

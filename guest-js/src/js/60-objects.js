@@ -115,7 +115,7 @@
   // A Response from the host's parts (another instance's response, checked by
   // its runtime, or an outbound response, checked by hyper).
   function makeResponse(status, statusText, headers, body) {
-    return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBodyStatus(status) ? null : new Uint8Array(body)]);
+    return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBodyStatus(status) ? null : new Uint8Array(body), null, false]);
   }
 
   // Binding objects → [kind, host id], so that `env` can hand them on.

@@ -112,7 +112,7 @@
     // handler's promise has mostly settled by the time it is returned.)
     fetch(kind, exportName, method, url, headers, body) {
       // The host's parts are valid (the guest's dispatcher normalized the URL).
-      const request = new Request(TRUSTED, [method, url, headers, body === undefined || method === "GET" || method === "HEAD" ? null : body]);
+      const request = new Request(TRUSTED, [method, url, headers, body === undefined || method === "GET" || method === "HEAD" ? null : body, null, false]);
       let res;
       if (kind === 1) {
         if (!inst.object) throw new Error("no Durable Object is running in this instance");
