@@ -258,6 +258,27 @@ fn the_handler_sees_the_method_url_query_and_headers_case_insensitively() {
     }
 }
 
+/// The handler's `request.url` is the URL's WHATWG href: dot segments are
+/// resolved and the query is kept as sent (the host normalizes it before
+/// the guest sees it). Sent over a raw connection, so that no client
+/// library normalizes the path first.
+#[test]
+fn the_handler_sees_the_request_url_normalized() {
+    use std::io::{Read, Write};
+    let host = TestHost::start(fixture("serve_http"));
+    let authority = host.url("").trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&authority).expect("connecting to the server");
+    write!(conn, "GET /x/./y/../echo?q=%7e&r=a%20b HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").expect("sending");
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).expect("reading the response");
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+    assert!(raw.starts_with("HTTP/1.1 201"), "{raw}");
+    let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    assert_eq!(json["url"], host.url("/x/echo?q=%7e&r=a%20b"), "{json}");
+    assert_eq!(json["pathname"], "/x/echo", "{json}");
+    assert_eq!(json["q"], "~", "{json}");
+}
+
 #[test]
 fn the_handler_reads_post_bodies_as_text_and_json() {
     let host = TestHost::start(fixture("serve_http"));

@@ -120,14 +120,11 @@ impl Guest for Engine {
                     Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
                     None => Value::new_undefined(ctx.clone()),
                 };
-                // The JS side takes the URL as its href: normalize it here, natively.
-                let url = match url::Url::parse(&request.url) {
-                    Ok(u) => String::from(u),
-                    Err(e) => return Err(Exception::throw_type(ctx, &format!("invalid request URL {:?}: {e}", request.url))),
-                };
+                // The URL is its WHATWG href: the host normalized it (see
+                // `http-request` in wit/types.wit).
                 // The handler's answer: a Response, or a promise of one (see
                 // `fetch` in js/99-dispatch.js).
-                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, request.method, url, headers, body))?)?;
+                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, request.method, request.url, headers, body))?)?;
                 let finish: Function = internal.get("finishFetch")?;
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
