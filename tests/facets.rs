@@ -428,6 +428,23 @@ fn durable_object_stub_rpc_from_the_default_export() {
     assert_eq!(second["add"]["total"], 86, "the object's storage persists between requests: {second}");
 }
 
+/// A facet's response reaches its supervisor whole: status, statusText,
+/// headers and body, and no body for a null-body status.
+#[test]
+fn a_facets_response_keeps_its_status_headers_and_body() {
+    let host = TestHost::start(fixture("facets_lab"));
+    let out = get_json(&host, "/lab/statuses/statuses");
+    assert_eq!(
+        out,
+        json!([
+            { "status": 201, "statusText": "Made", "ok": true, "probe": "yes", "nullBody": false, "text": "made" },
+            { "status": 204, "statusText": "", "ok": true, "probe": "yes", "nullBody": true, "text": "" },
+            { "status": 404, "statusText": "Nope", "ok": false, "probe": "yes", "nullBody": false, "text": "missing" },
+        ]),
+        "{out}"
+    );
+}
+
 /// Stubs of Durable Objects, facets and entrypoints look to code as they do
 /// on workerd (checked against workerd 2026-11-17): every name but `then`
 /// and the like is a method, awaiting a stub gives the stub, a method taken

@@ -154,7 +154,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let request = to_request(&req)?;
         let id = types::ObjectId { hex, name };
         let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
-        response_array(&ctx, res)
+        response_parts(&ctx, res)
     })?)?;
     set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
         let id = types::ObjectId { hex, name };
@@ -220,7 +220,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     set("loaderFetch", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;
         let res = loader::fetch(&key, entrypoint.as_deref(), &request).map_err(|e| throw(&ctx, e))?;
-        response_array(&ctx, res)
+        response_parts(&ctx, res)
     })?)?;
     set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
         let out = loader::call(&key, entrypoint.as_deref(), &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
@@ -234,7 +234,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     set("facetFetch", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, req: Object<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;
         let res = facets::fetch(&name, generation, &request).map_err(|e| throw(&ctx, e))?;
-        response_array(&ctx, res)
+        response_parts(&ctx, res)
     })?)?;
     set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
         let out = facets::call(&name, generation, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
@@ -502,6 +502,30 @@ fn to_request<'js>(req: &Object<'js>) -> Result<types::HttpRequest> {
             .collect(),
         body: body.as_ref().map(|b| bytes_of(b).to_vec()),
     })
+}
+
+/// Another instance's response as the parts a Response is made of (see
+/// Body in js/40-fetch-api.js): [status, statusText, header pairs, body bytes
+/// or null, null, false]; a status below 200 is 200, and a null-body status
+/// has no body (as `makeResponse` in js/60-objects.js does).
+fn response_parts<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array<'js>> {
+    let out = Array::new(ctx.clone())?;
+    let null_body = matches!(res.status, 101 | 204 | 205 | 304);
+    out.set(0, res.status.max(200))?;
+    out.set(1, res.status_text)?;
+    let headers = Array::new(ctx.clone())?;
+    for (i, (k, v)) in res.headers.into_iter().enumerate() {
+        headers.set(i, pair(ctx, k, v)?)?;
+    }
+    out.set(2, headers)?;
+    if null_body {
+        out.set(3, Value::new_null(ctx.clone()))?;
+    } else {
+        out.set(3, TypedArray::<u8>::new(ctx.clone(), res.body)?)?;
+    }
+    out.set(4, Value::new_null(ctx.clone()))?;
+    out.set(5, false)?;
+    Ok(out)
 }
 
 fn response_array<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array<'js>> {

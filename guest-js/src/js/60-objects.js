@@ -53,8 +53,10 @@
     return { method: req.method, url: req.url, headers: messageHeaderPairs(req), body };
   }
 
+  // A Response from another instance's answer: the parts the host made
+  // for it (see response_parts in bridge.rs), kept as they are.
   function fromResponseArray(r) {
-    return makeResponse(r[0], r[1], r[2], r[3]);
+    return new Response(TRUSTED, r);
   }
 
   class DurableObjectId {
