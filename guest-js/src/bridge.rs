@@ -150,7 +150,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let id = stubs::id_from_string(&binding, &hex).map_err(|e| throw(&ctx, e))?;
         id_pair(&ctx, id)
     })?)?;
-    set("stubFetch", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
+    set("stubFetch", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, req: Array<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;
         let id = types::ObjectId { hex, name };
         let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
@@ -217,7 +217,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         };
         loader::load(&binding, id.as_deref(), &worker).map_err(|e| throw(&ctx, e))
     })?)?;
-    set("loaderFetch", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, req: Object<'js>| -> Result<Array<'js>> {
+    set("loaderFetch", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, req: Array<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;
         let res = loader::fetch(&key, entrypoint.as_deref(), &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
@@ -231,7 +231,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let id = id_hex.map(|hex| types::ObjectId { hex, name: id_name });
         facets::start(&name, &key, &class_name, id.as_ref()).map_err(|e| throw(&ctx, e))
     })?)?;
-    set("facetFetch", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, req: Object<'js>| -> Result<Array<'js>> {
+    set("facetFetch", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, req: Array<'js>| -> Result<Array<'js>> {
         let request = to_request(&req)?;
         let res = facets::fetch(&name, generation, &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
@@ -259,7 +259,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     // The event loop's clock and I/O (see js/65-timers.js and dispatch::settle).
     set("monotonicNow", Function::new(c.clone(), || -> f64 { io::monotonic_clock_ms() })?)?;
     set("wallNow", Function::new(c.clone(), || -> f64 { io::wall_clock_ms() })?)?;
-    set("fetchStart", Function::new(c.clone(), |ctx: Ctx<'js>, req: Object<'js>, redirect: u32| -> Result<u32> {
+    set("fetchStart", Function::new(c.clone(), |ctx: Ctx<'js>, req: Array<'js>, redirect: u32| -> Result<u32> {
         let request = to_request(&req)?;
         let mode = match redirect {
             1 => io::RedirectMode::Manual,
@@ -490,12 +490,14 @@ fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Valu
     }
 }
 
-fn to_request<'js>(req: &Object<'js>) -> Result<types::HttpRequest> {
-    let headers: Vec<Vec<String>> = req.get("headers")?;
-    let body: Option<TypedArray<'js, u8>> = req.get("body")?;
+/// A request from the runtime's `requestObject` (js/60-objects.js):
+/// [method, url, header pairs, body bytes or undefined].
+fn to_request<'js>(req: &Array<'js>) -> Result<types::HttpRequest> {
+    let headers: Vec<Vec<String>> = req.get(2)?;
+    let body: Option<TypedArray<'js, u8>> = req.get(3)?;
     Ok(types::HttpRequest {
-        method: req.get("method")?,
-        url: req.get("url")?,
+        method: req.get(0)?,
+        url: req.get(1)?,
         headers: headers
             .into_iter()
             .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))

@@ -109,6 +109,10 @@ impl Guest for Engine {
             let run = || -> Result<(HttpResponse, bool)> {
                 let fetch: Function = internal.get("fetch")?;
                 let (kind, export) = entry_parts(entry);
+                // The Request's parts (see Body in js/40-fetch-api.js):
+                // [method, url, header pairs, body bytes or null, null, false].
+                // The URL is its WHATWG href: the host normalized it (see
+                // `http-request` in wit/types.wit).
                 let headers = Array::new(ctx.clone())?;
                 for (i, (k, v)) in request.headers.into_iter().enumerate() {
                     let pair = Array::new(ctx.clone())?;
@@ -117,14 +121,20 @@ impl Guest for Engine {
                     headers.set(i, pair)?;
                 }
                 let body: Value = match request.body {
-                    Some(bytes) => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
-                    None => Value::new_undefined(ctx.clone()),
+                    Some(bytes) if request.method != "GET" && request.method != "HEAD" => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
+                    _ => Value::new_null(ctx.clone()),
                 };
-                // The URL is its WHATWG href: the host normalized it (see
-                // `http-request` in wit/types.wit).
+                // (Set in order: a gap would make it a slow array.)
+                let parts = Array::new(ctx.clone())?;
+                parts.set(0, request.method)?;
+                parts.set(1, request.url)?;
+                parts.set(2, headers)?;
+                parts.set(3, body)?;
+                parts.set(4, Value::new_null(ctx.clone()))?;
+                parts.set(5, false)?;
                 // The handler's answer: a Response, or a promise of one (see
                 // `fetch` in js/99-dispatch.js).
-                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, request.method, request.url, headers, body))?)?;
+                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, parts))?)?;
                 let finish: Function = internal.get("finishFetch")?;
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;

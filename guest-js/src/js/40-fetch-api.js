@@ -567,8 +567,3 @@
     }
   }
 
-
-  // The header pairs of a Request or Response, to hand to the host.
-  function messageHeaderPairs(m) {
-    return m instanceof Request ? requestPairs(m) : responsePairs(m);
-  }

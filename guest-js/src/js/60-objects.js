@@ -47,10 +47,12 @@
     );
   }
 
+  // A request for the host: [method, url, header pairs, body bytes or
+  // undefined] (see to_request in bridge.rs).
   function requestObject(input, init) {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
     const body = req._peek() ? req._take() : undefined;
-    return { method: req.method, url: req.url, headers: messageHeaderPairs(req), body };
+    return [req.method, req.url, requestPairs(req), body];
   }
 
   // A Response from another instance's answer: the parts the host made

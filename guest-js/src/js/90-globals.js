@@ -37,7 +37,7 @@
     if (redirect < 0) throw new TypeError(`fetch(): invalid redirect mode "${req.redirect}"`);
     const body = await bodyBytes(req);
     if (signal && signal.aborted) throw abortReason(signal);
-    const handle = host.fetchStart({ method: req.method, url: req.url, headers: messageHeaderPairs(req), body: body === null ? undefined : body }, redirect);
+    const handle = host.fetchStart([req.method, req.url, requestPairs(req), body === null ? undefined : body], redirect);
     return new Promise((resolve, reject) => {
       let onAbort = null;
       pendingIo().set(handle, () => {

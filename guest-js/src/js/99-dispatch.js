@@ -110,9 +110,10 @@
     // (No async function and no await of its own: in this engine they cost
     // about as much as the rest of a trivial event's runtime work, and a
     // handler's promise has mostly settled by the time it is returned.)
-    fetch(kind, exportName, method, url, headers, body) {
-      // The host's parts are valid (the guest's dispatcher normalized the URL).
-      const request = new Request(TRUSTED, [method, url, headers, body === undefined || method === "GET" || method === "HEAD" ? null : body, null, false]);
+    fetch(kind, exportName, parts) {
+      // The request's parts, made by the Rust half from the host's valid ones
+      // (the host normalized the URL): see Body in 40-fetch-api.js.
+      const request = new Request(TRUSTED, parts);
       let res;
       if (kind === 1) {
         if (!inst.object) throw new Error("no Durable Object is running in this instance");
