@@ -40,6 +40,12 @@ fn buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<ArrayBuffer<'js>> {
     ArrayBuffer::new(ctx.clone(), bytes)
 }
 
+/// Bytes as a Uint8Array, for the runtime's own readers (stored values, RPC
+/// answers), which would otherwise wrap an ArrayBuffer in JS.
+fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'js, u8>> {
+    TypedArray::new(ctx.clone(), bytes)
+}
+
 fn pair<'js>(ctx: &Ctx<'js>, a: impl javy_plugin_api::javy::quickjs::IntoJs<'js>, b: impl javy_plugin_api::javy::quickjs::IntoJs<'js>) -> Result<Array<'js>> {
     let arr = Array::new(ctx.clone())?;
     arr.set(0, a)?;
@@ -59,7 +65,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
 
     set("kvGet", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
         match kv::get(&key) {
-            Ok(Some(bytes)) => Ok(buffer(&ctx, bytes)?.into_value()),
+            Ok(Some(bytes)) => Ok(uint8(&ctx, bytes)?.into_value()),
             Ok(None) => Ok(Value::new_undefined(ctx)),
             Err(e) => Err(throw(&ctx, e)),
         }
@@ -93,7 +99,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
                 let rows = kv::list(&options).map_err(|e| throw(&ctx, e))?;
                 let out = Array::new(ctx.clone())?;
                 for (i, (key, value)) in rows.into_iter().enumerate() {
-                    out.set(i, pair(&ctx, key, buffer(&ctx, value)?)?)?;
+                    out.set(i, pair(&ctx, key, uint8(&ctx, value)?)?)?;
                 }
                 Ok(out)
             },
@@ -156,10 +162,10 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+    set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
         let id = types::ObjectId { hex, name };
         let out = stubs::call(&binding, &id, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        buffer(&ctx, out)
+        uint8(&ctx, out)
     })?)?;
     set("loaderHas", Function::new(c.clone(), |binding: String, id: String| -> bool { loader::has(&binding, &id) })?)?;
     set("loaderLoad", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, id: Option<String>, code: Object<'js>| -> Result<String> {
@@ -222,9 +228,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = loader::fetch(&key, entrypoint.as_deref(), &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+    set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
         let out = loader::call(&key, entrypoint.as_deref(), &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        buffer(&ctx, out)
+        uint8(&ctx, out)
     })?)?;
     set("facetRunning", Function::new(c.clone(), |name: String| -> Option<u32> { facets::running(&name) })?)?;
     set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String, id_hex: Option<String>, id_name: Option<String>| -> Result<u32> {
@@ -236,9 +242,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = facets::fetch(&name, generation, &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<ArrayBuffer<'js>> {
+    set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
         let out = facets::call(&name, generation, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        buffer(&ctx, out)
+        uint8(&ctx, out)
     })?)?;
     set("facetAbort", Function::new(c.clone(), |name: String, reason: String| facets::abort(&name, &reason))?)?;
     set("facetDelete", Function::new(c.clone(), |ctx: Ctx<'js>, name: String| -> Result<()> {

@@ -5,9 +5,8 @@
 
   const NOT_RPC = new Set(["constructor", "then", "catch", "finally", "toJSON", "valueOf", "toString"]);
 
-  function decode(buffer) {
-    return deserialize(new Uint8Array(buffer));
-  }
+  // An RPC answer (a Uint8Array from the host).
+  const decode = deserialize;
 
   // An answer that may be a thenable, as a promise, as `await` makes one
   // (with the intrinsics of start-up: code may replace the globals).

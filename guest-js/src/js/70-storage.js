@@ -7,7 +7,7 @@
   class SyncKvStorage {
     get(key) {
       const b = host.kvGet(keyString(key, "kv.get"));
-      return b === undefined ? undefined : deserialize(new Uint8Array(b));
+      return b === undefined ? undefined : deserialize(b);
     }
     put(key, value) {
       checkedPut(keyString(key, "kv.put"), value, "kv.put");
@@ -23,7 +23,7 @@
         if (!Number.isInteger(limit) || limit < 0) throw new TypeError("kv.list: limit must be a non-negative integer");
       }
       const rows = host.kvList(opt("prefix"), opt("start"), opt("startAfter"), opt("end"), !!options.reverse, limit);
-      for (const [k, v] of rows) yield [k, deserialize(new Uint8Array(v))];
+      for (const [k, v] of rows) yield [k, deserialize(v)];
     }
   }
 
@@ -187,7 +187,7 @@
         const out = new Map();
         for (const k of list) {
           const b = host.kvGet(k);
-          if (b !== undefined) out.set(k, deserialize(new Uint8Array(b)));
+          if (b !== undefined) out.set(k, deserialize(b));
         }
         return out;
       }
