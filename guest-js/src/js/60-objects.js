@@ -82,7 +82,7 @@
   }
 
   let stubCall; // (stub, method, args) -> the decoded answer
-  let stubTarget; // (value) -> [binding, hex, name] if it is a Durable Object stub
+  let stubBinding; // (value) -> ["stub", binding, hex, name] if it is a Durable Object stub
 
   class DurableObjectStub {
     #binding;
@@ -94,7 +94,7 @@
     static {
       stubCall = (stub, method, args) =>
         decode(host.stubCall(stub.#binding, stub.#id.toString(), stub.#id.name, method, serialize(args)));
-      stubTarget = (v) => (v !== null && typeof v === "object" && #binding in v ? [v.#binding, v.#id.toString(), v.#id.name] : undefined);
+      stubBinding = (v) => (v !== null && typeof v === "object" && #binding in v ? ["stub", v.#binding, v.#id.toString(), v.#id.name] : undefined);
     }
     get [Symbol.toStringTag]() {
       return "DurableObject";
@@ -109,14 +109,14 @@
       try {
         return asPromise(fromResponseArray(host.stubFetch(this.#binding, this.#id.toString(), this.#id.name, requestObject(input, init))));
       } catch (e) {
-        return promiseReject.call(IntrinsicPromise, stubTarget(this) === undefined ? new TypeError(ILLEGAL_INVOCATION) : e);
+        return promiseReject.call(IntrinsicPromise, stubBinding(this) === undefined ? new TypeError(ILLEGAL_INVOCATION) : e);
       }
     }
   }
-  O.setPrototypeOf(DurableObjectStub.prototype, rpcMethods((stub, method, args) => stubCall(stub, method, args)));
+  O.setPrototypeOf(DurableObjectStub.prototype, rpcMethods(stubCall));
 
-  // A Response from the host's parts (another instance's response, checked by
-  // its runtime, or an outbound response, checked by hyper).
+  // A Response from the host's parts of an outbound response (checked by
+  // hyper); another instance's comes as a Response's parts (fromResponseArray).
   function makeResponse(status, statusText, headers, body) {
     return new Response(TRUSTED, [status < 200 ? 200 : status, statusText, headers, nullBodyStatus(status) ? null : new Uint8Array(body), null, false]);
   }
@@ -124,10 +124,7 @@
   // Binding objects → [kind, host id], so that `env` can hand them on.
   const bindingIds = () => (inst.bindingIds ??= new WeakMap());
   // [kind, host id...] of a binding or a stub, or undefined.
-  function bindingOf(v) {
-    const stub = stubTarget(v);
-    return stub !== undefined ? ["stub", stub[0], stub[1], stub[2]] : bindingIds().get(v);
-  }
+  const bindingOf = (v) => stubBinding(v) ?? bindingIds().get(v);
 
   class DurableObjectNamespace {
     #binding;

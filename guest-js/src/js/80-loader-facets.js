@@ -117,7 +117,7 @@
       return fromResponseArray(host.loaderFetch(await this.#worker._key(), this.#entry, req));
     }
   }
-  O.setPrototypeOf(EntrypointStub.prototype, rpcMethods((stub, method, args) => entrypointCall(stub, method, args)));
+  O.setPrototypeOf(EntrypointStub.prototype, rpcMethods(entrypointCall));
 
   class DurableObjectClass {
     constructor(worker, name) {
@@ -193,7 +193,7 @@
       return fromResponseArray(host.facetFetch(this.#name, await this.#ensure(), req));
     }
   }
-  O.setPrototypeOf(FacetStub.prototype, rpcMethods((stub, method, args) => facetCall(stub, method, args)));
+  O.setPrototypeOf(FacetStub.prototype, rpcMethods(facetCall));
 
   class Facets {
     get(name, getStartupOptions) {
