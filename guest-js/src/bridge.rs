@@ -40,6 +40,10 @@ fn buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<ArrayBuffer<'js>> {
     ArrayBuffer::new(ctx.clone(), bytes)
 }
 
+/// The most a kv entry (its key's UTF-8 and its value's bytes) may take:
+/// MAX_ENTRY_BYTES of js/70-storage.js, which checks it for values JS writes.
+const MAX_KV_ENTRY_BYTES: usize = 2 * 1024 * 1024;
+
 /// Bytes as a Uint8Array, for the runtime's own readers (stored values, RPC
 /// answers), which would otherwise wrap an ArrayBuffer in JS.
 fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'js, u8>> {
@@ -68,6 +72,35 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             Ok(Some(bytes)) => Ok(uint8(&ctx, bytes)?.into_value()),
             Ok(None) => Ok(Value::new_undefined(ctx)),
             Err(e) => Err(throw(&ctx, e)),
+        }
+    })?)?;
+    // kv.get and kv.put of plain data in one call each, cloned here (see
+    // clone.rs) with no bytes passing through JS. kvGetValue: the value,
+    // undefined when the key is not set, or the stored bytes (a Uint8Array)
+    // when they are not plain data (JS reads them). kvPutValue: false when
+    // the value is not plain data or the entry is over the size limit (JS
+    // writes it, or throws the limit's error).
+    set("kvGetValue", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
+        match kv::get(&key) {
+            Ok(Some(bytes)) => match crate::clone::read(ctx.as_raw().as_ptr(), &bytes) {
+                // SAFETY: `read` returns a new reference; the Value owns it from here.
+                Some(raw) => Ok(unsafe { Value::from_raw(ctx.clone(), raw) }),
+                None => Ok(uint8(&ctx, bytes)?.into_value()),
+            },
+            Ok(None) => Ok(Value::new_undefined(ctx)),
+            Err(e) => Err(throw(&ctx, e)),
+        }
+    })?)?;
+    set("kvPutValue", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, value: Value<'js>, object_proto: Value<'js>| -> Result<bool> {
+        if !object_proto.is_object() {
+            return Ok(false);
+        }
+        match crate::clone::write(ctx.as_raw().as_ptr(), value.as_raw(), object_proto.as_raw()) {
+            Some(bytes) if key.len() + bytes.len() <= MAX_KV_ENTRY_BYTES => {
+                kv::put(&key, &bytes).map_err(|e| throw(&ctx, e))?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     })?)?;
     set("kvPut", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, value: TypedArray<'js, u8>| -> Result<()> {

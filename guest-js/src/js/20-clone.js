@@ -461,7 +461,11 @@
       return bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24);
     }
     const v = host.cloneRead(bytes, NOT_READ);
-    if (v !== NOT_READ) return v;
+    return v !== NOT_READ ? v : deserializeInJs(bytes);
+  }
+
+  // What the Rust reader left to JS (not plain data, or not well formed).
+  function deserializeInJs(bytes) {
     const r = new Reader(bytes);
     const version = r.byte();
     if (version !== CLONE_VERSION) throw makeError("DataCloneError", `unknown value format ${version}`);

@@ -5,12 +5,15 @@
   }
 
   class SyncKvStorage {
+    // Plain data is read and written by the host in one call (kvGetValue,
+    // kvPutValue in bridge.rs); the rest here.
     get(key) {
-      const b = host.kvGet(keyString(key, "kv.get"));
-      return b === undefined ? undefined : deserialize(b);
+      const v = host.kvGetValue(keyString(key, "kv.get"));
+      return v instanceof Uint8Array ? deserializeInJs(v) : v;
     }
     put(key, value) {
-      checkedPut(keyString(key, "kv.put"), value, "kv.put");
+      key = keyString(key, "kv.put");
+      if (!host.kvPutValue(key, value, O.prototype)) checkedPut(key, value, "kv.put");
     }
     delete(key) {
       return host.kvDelete(keyString(key, "kv.delete"));
