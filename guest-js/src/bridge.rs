@@ -355,8 +355,8 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             None => Ok(give_up),
         }
     })?)?;
-    set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<ArrayBuffer<'js>> {
-        buffer(&ctx, s.into_bytes())
+    set("utf8Encode", Function::new(c.clone(), |ctx: Ctx<'js>, s: String| -> Result<TypedArray<'js, u8>> {
+        uint8(&ctx, s.into_bytes())
     })?)?;
     set("utf8Decode", Function::new(c.clone(), |ctx: Ctx<'js>, data: TypedArray<'js, u8>, fatal: Option<bool>| -> Result<String> {
         let bytes = bytes_of(&data);

@@ -18,7 +18,7 @@
     if (isWellFormed ? !isWellFormed.call(s) : SURROGATE.test(s)) {
       s = toWellFormed ? toWellFormed.call(s) : s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
     }
-    return new Uint8Array(host.utf8Encode(s));
+    return host.utf8Encode(s); // a Uint8Array
   }
 
   class TextEncoder {

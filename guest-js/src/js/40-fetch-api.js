@@ -185,7 +185,7 @@
   // the caller are copied once here; the runtime's own are not copied again.
   function extractBody(body) {
     if (body === undefined || body === null) return [null, null];
-    if (typeof body === "string") return [utf8Bytes(body), "text/plain;charset=UTF-8"];
+    if (typeof body === "string") return [utf8Bytes(body), TEXT_PLAIN];
     if (isReadableStream(body)) {
       if (body.locked || rsOf(body).disturbed) throw new TypeError("the body stream is locked or has already been read");
       return [body, null];
@@ -240,12 +240,15 @@
         return src instanceof Uint8Array ? src : stream;
       };
     }
+    // Sets the body from any BodyInit, and its Content-Type on `headers`
+    // unless they have one (with no `headers`, only returns that type).
     _initBody(body, headers) {
       const [src, type] = extractBody(body);
       if (type !== null && headers) headersSetValid(headers, "content-type", type);
       const p = this.#p;
       p[3] = src;
       if (isReadableStream(src)) p[4] = src;
+      return type;
     }
     _setSource(src) {
       const p = this.#p;
@@ -399,14 +402,21 @@
       const signal = init.signal !== undefined ? init.signal : src && src.#more !== null ? src.#more.signal : null;
       const cf = init.cf !== undefined ? init.cf : src && src.#more !== null ? src.#more.cf : undefined;
       if (redirect !== "follow" || signal !== null || cf !== undefined) this.#more = { redirect, signal, cf };
-      const headers = (p[2] = new Headers(init.headers !== undefined ? init.headers : src ? src.headers : undefined));
+      // With no headers given, raw pairs (only the body's Content-Type), as
+      // `new Response(text)` keeps them: a Headers object is made on demand.
+      const given = init.headers !== undefined ? init.headers : src ? src.headers : undefined;
+      const headers = given === undefined ? null : (p[2] = new Headers(given));
       const hasBody = init.body !== undefined && init.body !== null;
       const inherits = !hasBody && init.body === undefined && src !== null && src._peek() !== null;
       if ((hasBody || inherits) && (method === "GET" || method === "HEAD")) {
         throw new TypeError("Request with a GET or HEAD method cannot have a body.");
       }
-      if (inherits) this._setSource(src._source());
-      else this._initBody(init.body, headers);
+      if (inherits) {
+        this._setSource(src._source());
+      } else {
+        const type = this._initBody(init.body, headers);
+        if (headers === null) p[2] = type === null ? NO_PAIRS : type === TEXT_PLAIN ? TEXT_PLAIN_PAIRS : [["content-type", type]];
+      }
     }
     get method() { return this.#p[0]; }
     get url() { return this.#p[1]; }
@@ -449,7 +459,8 @@
 
   // Header pairs shared by Responses made from a string or nothing (read,
   // never written: a Headers object is made from them on first use).
-  const TEXT_PLAIN_PAIRS = O.freeze([O.freeze(["content-type", "text/plain;charset=UTF-8"])]);
+  const TEXT_PLAIN = "text/plain;charset=UTF-8";
+  const TEXT_PLAIN_PAIRS = O.freeze([O.freeze(["content-type", TEXT_PLAIN])]);
   const NO_PAIRS = O.freeze([]);
   const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
 
