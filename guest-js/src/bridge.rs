@@ -40,6 +40,17 @@ fn buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<ArrayBuffer<'js>> {
     ArrayBuffer::new(ctx.clone(), bytes)
 }
 
+/// An RPC answer: the value, read here when it is plain data (see clone.rs),
+/// else its bytes as a Uint8Array for the JS reader (`decode` in
+/// js/60-objects.js); plain data never reads back as a Uint8Array.
+fn answer_value<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<Value<'js>> {
+    match crate::clone::read(ctx.as_raw().as_ptr(), &bytes) {
+        // SAFETY: `read` returns a new reference; the Value owns it from here.
+        Some(raw) => Ok(unsafe { Value::from_raw(ctx.clone(), raw) }),
+        None => Ok(uint8(ctx, bytes)?.into_value()),
+    }
+}
+
 /// The most a kv entry (its key's UTF-8 and its value's bytes) may take:
 /// MAX_ENTRY_BYTES of js/70-storage.js, which checks it for values JS writes.
 const MAX_KV_ENTRY_BYTES: usize = 2 * 1024 * 1024;
@@ -82,11 +93,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     // writes it, or throws the limit's error).
     set("kvGetValue", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
         match kv::get(&key) {
-            Ok(Some(bytes)) => match crate::clone::read(ctx.as_raw().as_ptr(), &bytes) {
-                // SAFETY: `read` returns a new reference; the Value owns it from here.
-                Some(raw) => Ok(unsafe { Value::from_raw(ctx.clone(), raw) }),
-                None => Ok(uint8(&ctx, bytes)?.into_value()),
-            },
+            Ok(Some(bytes)) => answer_value(&ctx, bytes),
             Ok(None) => Ok(Value::new_undefined(ctx)),
             Err(e) => Err(throw(&ctx, e)),
         }
@@ -195,10 +202,10 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = stubs::fetch(&binding, &id, &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
+    set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let id = types::ObjectId { hex, name };
         let out = stubs::call(&binding, &id, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        uint8(&ctx, out)
+        answer_value(&ctx, out)
     })?)?;
     set("loaderHas", Function::new(c.clone(), |binding: String, id: String| -> bool { loader::has(&binding, &id) })?)?;
     set("loaderLoad", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, id: Option<String>, code: Object<'js>| -> Result<String> {
@@ -261,9 +268,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = loader::fetch(&key, entrypoint.as_deref(), &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
+    set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let out = loader::call(&key, entrypoint.as_deref(), &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        uint8(&ctx, out)
+        answer_value(&ctx, out)
     })?)?;
     set("facetRunning", Function::new(c.clone(), |name: String| -> Option<u32> { facets::running(&name) })?)?;
     set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String, id_hex: Option<String>, id_name: Option<String>| -> Result<u32> {
@@ -275,9 +282,9 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         let res = facets::fetch(&name, generation, &request).map_err(|e| throw(&ctx, e))?;
         response_parts(&ctx, res)
     })?)?;
-    set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<TypedArray<'js, u8>> {
+    set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let out = facets::call(&name, generation, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        uint8(&ctx, out)
+        answer_value(&ctx, out)
     })?)?;
     set("facetAbort", Function::new(c.clone(), |name: String, reason: String| facets::abort(&name, &reason))?)?;
     set("facetDelete", Function::new(c.clone(), |ctx: Ctx<'js>, name: String| -> Result<()> {

@@ -93,7 +93,13 @@ impl Guest for Engine {
             let run = || -> Result<Vec<u8>> {
                 let call: Function = internal.get("call")?;
                 let (kind, export) = entry_parts(entry);
-                let args = TypedArray::<u8>::new(ctx.clone(), args)?;
+                // The arguments (an array) read here when they are plain data,
+                // else their bytes for the JS reader (see `call` in js/99-dispatch.js).
+                let args: Value = match crate::clone::read(ctx.as_raw().as_ptr(), &args) {
+                    // SAFETY: `read` returns a new reference; the Value owns it from here.
+                    Some(raw) => unsafe { Value::from_raw(ctx.clone(), raw) },
+                    None => TypedArray::<u8>::new(ctx.clone(), args)?.into_value(),
+                };
                 // The method's answer, or a promise of it (see `call` in js/99-dispatch.js).
                 let answer: Value = settle_answer(ctx, &internal, call.call((kind, export, method, args))?)?;
                 let finish: Function = internal.get("finishCall")?;

@@ -5,8 +5,9 @@
 
   const NOT_RPC = new Set(["constructor", "then", "catch", "finally", "toJSON", "valueOf", "toString"]);
 
-  // An RPC answer (a Uint8Array from the host).
-  const decode = deserialize;
+  // An RPC answer from the host: the value (plain data, read in Rust), or
+  // the bytes of anything else, a Uint8Array, for the JS reader.
+  const decode = (v) => (v instanceof Uint8Array ? deserializeInJs(v) : v);
 
   // An answer that may be a thenable, as a promise, as `await` makes one
   // (with the intrinsics of start-up: code may replace the globals).

@@ -139,8 +139,10 @@
     },
     // Calls an RPC method and returns its answer (or a promise of it, or of
     // a thenable it answered), settled and sent as `fetch`'s is: see there.
-    call(kind, exportName, method, argsBytes) {
-      const args = deserialize(argsBytes);
+    // `argsIn`: the arguments, or their bytes (a Uint8Array) when the Rust
+    // half left them to the JS reader (they are not plain data).
+    call(kind, exportName, method, argsIn) {
+      const args = argsIn instanceof Uint8Array ? deserializeInJs(argsIn) : argsIn;
       let target;
       let what;
       if (kind === 1) {
