@@ -40,10 +40,10 @@ fn buffer<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<ArrayBuffer<'js>> {
     ArrayBuffer::new(ctx.clone(), bytes)
 }
 
-/// An RPC answer: the value, read here when it is plain data (see clone.rs),
-/// else its bytes as a Uint8Array for the JS reader (`decode` in
-/// js/60-objects.js); plain data never reads back as a Uint8Array.
-fn answer_value<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<Value<'js>> {
+/// A cloned value (an RPC answer or arguments, a stored value): the value,
+/// read here when it is plain data (see clone.rs), else its bytes as a
+/// Uint8Array for the JS reader; plain data never reads back as a Uint8Array.
+pub(crate) fn read_value<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<Value<'js>> {
     match crate::clone::read(ctx.as_raw().as_ptr(), &bytes) {
         // SAFETY: `read` returns a new reference; the Value owns it from here.
         Some(raw) => Ok(unsafe { Value::from_raw(ctx.clone(), raw) }),
@@ -57,8 +57,17 @@ const MAX_KV_ENTRY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Bytes as a Uint8Array, for the runtime's own readers (stored values, RPC
 /// answers), which would otherwise wrap an ArrayBuffer in JS.
-fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'js, u8>> {
+pub(crate) fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'js, u8>> {
     TypedArray::new(ctx.clone(), bytes)
+}
+
+/// Header pairs as JS arrays: [[name, value], ...].
+pub(crate) fn header_pairs<'js>(ctx: &Ctx<'js>, headers: Vec<(String, String)>) -> Result<Array<'js>> {
+    let out = Array::new(ctx.clone())?;
+    for (i, (k, v)) in headers.into_iter().enumerate() {
+        out.set(i, pair(ctx, k, v)?)?;
+    }
+    Ok(out)
 }
 
 fn pair<'js>(ctx: &Ctx<'js>, a: impl javy_plugin_api::javy::quickjs::IntoJs<'js>, b: impl javy_plugin_api::javy::quickjs::IntoJs<'js>) -> Result<Array<'js>> {
@@ -93,7 +102,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     // writes it, or throws the limit's error).
     set("kvGetValue", Function::new(c.clone(), |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
         match kv::get(&key) {
-            Ok(Some(bytes)) => answer_value(&ctx, bytes),
+            Ok(Some(bytes)) => read_value(&ctx, bytes),
             Ok(None) => Ok(Value::new_undefined(ctx)),
             Err(e) => Err(throw(&ctx, e)),
         }
@@ -205,7 +214,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     set("stubCall", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, hex: String, name: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let id = types::ObjectId { hex, name };
         let out = stubs::call(&binding, &id, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        answer_value(&ctx, out)
+        read_value(&ctx, out)
     })?)?;
     set("loaderHas", Function::new(c.clone(), |binding: String, id: String| -> bool { loader::has(&binding, &id) })?)?;
     set("loaderLoad", Function::new(c.clone(), |ctx: Ctx<'js>, binding: String, id: Option<String>, code: Object<'js>| -> Result<String> {
@@ -270,7 +279,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     })?)?;
     set("loaderCall", Function::new(c.clone(), |ctx: Ctx<'js>, key: String, entrypoint: Option<String>, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let out = loader::call(&key, entrypoint.as_deref(), &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        answer_value(&ctx, out)
+        read_value(&ctx, out)
     })?)?;
     set("facetRunning", Function::new(c.clone(), |name: String| -> Option<u32> { facets::running(&name) })?)?;
     set("facetStart", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, key: String, class_name: String, id_hex: Option<String>, id_name: Option<String>| -> Result<u32> {
@@ -284,7 +293,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     })?)?;
     set("facetCall", Function::new(c.clone(), |ctx: Ctx<'js>, name: String, generation: u32, method: String, args: TypedArray<'js, u8>| -> Result<Value<'js>> {
         let out = facets::call(&name, generation, &method, bytes_of(&args)).map_err(|e| throw(&ctx, e))?;
-        answer_value(&ctx, out)
+        read_value(&ctx, out)
     })?)?;
     set("facetAbort", Function::new(c.clone(), |name: String, reason: String| facets::abort(&name, &reason))?)?;
     set("facetDelete", Function::new(c.clone(), |ctx: Ctx<'js>, name: String| -> Result<()> {
@@ -350,7 +359,7 @@ pub fn host_object<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             return Ok(Value::new_undefined(ctx));
         }
         match crate::clone::write(ctx.as_raw().as_ptr(), value.as_raw(), object_proto.as_raw()) {
-            Some(bytes) => Ok(TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value()),
+            Some(bytes) => Ok(uint8(&ctx, bytes)?.into_value()),
             None => Ok(Value::new_undefined(ctx)),
         }
     })?)?;
@@ -561,15 +570,11 @@ fn response_parts<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array
     let null_body = matches!(res.status, 101 | 204 | 205 | 304);
     out.set(0, res.status.max(200))?;
     out.set(1, res.status_text)?;
-    let headers = Array::new(ctx.clone())?;
-    for (i, (k, v)) in res.headers.into_iter().enumerate() {
-        headers.set(i, pair(ctx, k, v)?)?;
-    }
-    out.set(2, headers)?;
+    out.set(2, header_pairs(ctx, res.headers)?)?;
     if null_body {
         out.set(3, Value::new_null(ctx.clone()))?;
     } else {
-        out.set(3, TypedArray::<u8>::new(ctx.clone(), res.body)?)?;
+        out.set(3, uint8(ctx, res.body)?)?;
     }
     out.set(4, Value::new_null(ctx.clone()))?;
     out.set(5, false)?;
@@ -580,11 +585,7 @@ fn response_array<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array
     let out = Array::new(ctx.clone())?;
     out.set(0, res.status)?;
     out.set(1, res.status_text)?;
-    let headers = Array::new(ctx.clone())?;
-    for (i, (k, v)) in res.headers.into_iter().enumerate() {
-        headers.set(i, pair(ctx, k, v)?)?;
-    }
-    out.set(2, headers)?;
+    out.set(2, header_pairs(ctx, res.headers)?)?;
     out.set(3, buffer(ctx, res.body)?)?;
     Ok(out)
 }

@@ -95,11 +95,7 @@ impl Guest for Engine {
                 let (kind, export) = entry_parts(entry);
                 // The arguments (an array) read here when they are plain data,
                 // else their bytes for the JS reader (see `call` in js/99-dispatch.js).
-                let args: Value = match crate::clone::read(ctx.as_raw().as_ptr(), &args) {
-                    // SAFETY: `read` returns a new reference; the Value owns it from here.
-                    Some(raw) => unsafe { Value::from_raw(ctx.clone(), raw) },
-                    None => TypedArray::<u8>::new(ctx.clone(), args)?.into_value(),
-                };
+                let args = crate::bridge::read_value(ctx, args)?;
                 // The method's answer, or a promise of it (see `call` in js/99-dispatch.js).
                 let answer: Value = settle_answer(ctx, &internal, call.call((kind, export, method, args))?)?;
                 let finish: Function = internal.get("finishCall")?;
@@ -119,15 +115,9 @@ impl Guest for Engine {
                 // [method, url, header pairs, body bytes or null, null, false].
                 // The URL is its WHATWG href: the host normalized it (see
                 // `http-request` in wit/types.wit).
-                let headers = Array::new(ctx.clone())?;
-                for (i, (k, v)) in request.headers.into_iter().enumerate() {
-                    let pair = Array::new(ctx.clone())?;
-                    pair.set(0, k)?;
-                    pair.set(1, v)?;
-                    headers.set(i, pair)?;
-                }
+                let headers = crate::bridge::header_pairs(ctx, request.headers)?;
                 let body: Value = match request.body {
-                    Some(bytes) if request.method != "GET" && request.method != "HEAD" => TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value(),
+                    Some(bytes) if request.method != "GET" && request.method != "HEAD" => crate::bridge::uint8(ctx, bytes)?.into_value(),
                     _ => Value::new_null(ctx.clone()),
                 };
                 // (Set in order: a gap would make it a slow array.)

@@ -264,7 +264,11 @@
     // Plain data (primitives, arrays and plain objects of them) in Rust, the
     // same bytes for a small part of the cost; anything else here.
     const bytes = host.cloneWrite(value, O.prototype);
-    if (bytes !== undefined) return bytes;
+    return bytes !== undefined ? bytes : serializeInJs(value);
+  }
+
+  // What the Rust writer left to JS (anything but plain data).
+  function serializeInJs(value) {
     const w = new Writer();
     w.byte(CLONE_VERSION);
     writeValue(w, value, new Map());

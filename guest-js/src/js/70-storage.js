@@ -13,7 +13,9 @@
     }
     put(key, value) {
       key = keyString(key, "kv.put");
-      if (!host.kvPutValue(key, value, O.prototype)) checkedPut(key, value, "kv.put");
+      // (Not plain data, or over the size limit: the JS writer, which does
+      // not try Rust's again.)
+      if (!host.kvPutValue(key, value, O.prototype)) putBytes(key, serializeInJs(value), "kv.put");
     }
     delete(key) {
       return host.kvDelete(keyString(key, "kv.delete"));
@@ -135,7 +137,11 @@
   }
 
   function checkedPut(key, value, what) {
-    const bytes = serialize(value);
+    putBytes(key, serialize(value), what);
+  }
+
+  // Stores a value's bytes, unless the entry is over MAX_ENTRY_BYTES.
+  function putBytes(key, bytes, what) {
     // A key's UTF-8 form is at most 3 bytes per UTF-16 unit: count exactly only near the limit.
     const keyBytes = key.length * 3 + bytes.length <= MAX_ENTRY_BYTES ? 0 : host.utf8Encode(key).byteLength;
     if (keyBytes + bytes.length > MAX_ENTRY_BYTES) {
