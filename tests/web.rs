@@ -284,8 +284,9 @@ fn streamed_bodies_end_to_end() {
 /// What a fetch handler answers besides a promise of a Response. A Response
 /// returned as it is goes out after one turn of the microtasks queued so far
 /// (as after an await of it, and as on workerd): x-t1 and x-queued, not the
-/// x-t2 and x-t3 that those queue. A thenable is awaited. Anything else, and
-/// a throw before any await, fail the request with the reason in the log.
+/// x-t2 and x-t3 that those queue. A thenable is awaited. Anything else (an
+/// object made from Response.prototype too), and a throw before any await,
+/// fail the request with the reason in the log.
 #[test]
 fn handler_answers_that_are_not_promises() {
     let host = TestHost::start(fixture("web_api"));
@@ -304,6 +305,8 @@ fn handler_answers_that_are_not_promises() {
 
     assert_eq!(host.get("/not-a-response").status, 500);
     assert!(host.wait_for_log("fetch handler did not return a Response (got 'just a string')"), "logs:\n{}", host.logs());
+    assert_eq!(host.get("/fake-response").status, 500);
+    assert!(host.wait_for_log("fetch handler did not return a Response (got Response {})"), "logs:\n{}", host.logs());
     assert_eq!(host.get("/sync-throw").status, 500);
     assert!(host.wait_for_log("RangeError: thrown before any await"), "logs:\n{}", host.logs());
     assert_eq!(host.get("/sync-ticks").status, 200, "the server keeps serving");

@@ -202,61 +202,113 @@
 
   const USED = "Body has already been used. It can only be used once.";
 
-  let bodyOut; // (request or response) -> its source for the runtime to send (see below)
+  // A Request or Response keeps its message in one array, its only private
+  // field (each private field costs about as much to set up as a call):
+  //   [method | status, url | statusText, Headers | raw header pairs, src,
+  //    stream, used]
+  //   src: null | Uint8Array | ReadableStream (the user's), see TRUSTED
+  //   stream: `body`: the user's stream, or one made on demand from src
+  //   used: whether the body was read (or sent)
+  // The runtime's own constructions (TRUSTED) hand over a fresh array of
+  // six that the message keeps. Request and Response are base classes, with
+  // Body.prototype spliced into their prototype chains: a derived class's
+  // construction (a super call, and fields of its own) costs twice a base
+  // class's, and the runtime makes a Request and a Response at every hop.
+  let requestPartsOf; // (value) -> a Request's parts, or undefined
+  let responsePartsOf; // (value) -> a Response's parts, or undefined
+
+  // The parts of a Request or Response; a TypeError for anything else.
+  function partsOf(r) {
+    const p = requestPartsOf(r) ?? responsePartsOf(r);
+    if (p === undefined) throw new TypeError("Illegal invocation: function called with incorrect `this` reference");
+    return p;
+  }
+
+  // A message made from parts: a user's stream as src is its body too.
+  function adoptParts(p) {
+    const src = p[3];
+    if (src !== null && !(src instanceof Uint8Array)) p[4] = src;
+    return p;
+  }
+
+  function bodyUsed(p) {
+    return p[5] || (p[4] !== null && rsOf(p[4]).disturbed);
+  }
+
+  // The body's source, marking it used: null (no body), a Uint8Array (its
+  // bytes, known up front) or a ReadableStream (the caller reads it); a
+  // TypeError if it was already used or is locked.
+  function takeSource(p) {
+    if (p[3] === null) return null;
+    if (bodyUsed(p)) throw new TypeError(USED);
+    const stream = p[4];
+    if (stream?.locked) throw new TypeError("the body stream is locked to a reader");
+    p[5] = true;
+    if (stream !== null) rsOf(stream).disturbed = true;
+    return isReadableStream(p[3]) ? stream : p[3];
+  }
+
+  // For the runtime's own senders of a Response's parts `p`: what
+  // `takeSource` gives, without its checks of a used body: null when it was
+  // used (it goes out empty).
+  function bodyOut(p) {
+    const src = p[3];
+    if (src === null || p[5]) return null;
+    const stream = p[4];
+    if (stream !== null) {
+      const state = rsOf(stream);
+      if (state.disturbed) return null;
+      if (stream.locked) throw new TypeError("the body stream is locked to a reader");
+      state.disturbed = true;
+    }
+    p[5] = true;
+    return src instanceof Uint8Array ? src : stream;
+  }
+
+  // Sets the body from any BodyInit, and its Content-Type on `headers`
+  // unless they have one (with no `headers`, only returns that type).
+  function initBody(p, body, headers) {
+    const [src, type] = extractBody(body);
+    if (type !== null && headers) headersSetValid(headers, "content-type", type);
+    p[3] = src;
+    if (isReadableStream(src)) p[4] = src;
+    return type;
+  }
+
+  // The source for a clone of the message `what` (a copy of the bytes, or
+  // one half of a tee).
+  function cloneSource(p, what) {
+    if (bodyUsed(p)) throw new TypeError(`Cannot clone a ${what} whose body has been used.`);
+    if (p[4]?.locked) throw new TypeError("the body stream is locked to a reader");
+    if (p[3] === null) return null;
+    if (!isReadableStream(p[3])) return p[3].slice();
+    const [a, b] = p[4].tee();
+    p[3] = p[4] = a;
+    return b;
+  }
+
+  // The body's bytes for the runtime's own synchronous senders (stubs,
+  // facets), marking it used: undefined when there is none; a streamed
+  // body cannot be sent this way.
+  function takeBytes(p) {
+    if (p[3] === null) return undefined;
+    const src = takeSource(p);
+    if (isReadableStream(src)) throw new TypeError("a streamed body cannot be sent here; read it first (e.g. await request.arrayBuffer())");
+    return src;
+  }
+
+  async function consume(p) {
+    const src = takeSource(p);
+    if (src === null) return new Uint8Array(0);
+    return isReadableStream(src) ? readAllBytes(src) : src;
+  }
 
   class Body {
-    // The message's parts in one array: [method | status, url | statusText,
-    // Headers | raw header pairs, src, stream, used]. (One private field
-    // rather than one per part: each costs about as much to set up as a
-    // call, and the runtime makes a Request and a Response at every hop.)
-    //   src: null | Uint8Array | ReadableStream (the user's), see TRUSTED
-    //   stream: `body`: the user's stream, or one made on demand from src
-    //   used: whether the body was read (or sent)
-    // The runtime's own constructions (TRUSTED) hand over a fresh array of
-    // six that the message keeps; Request and Response hold it too (their
-    // getters then check their own brand, with no call).
-    #p;
-    constructor(p) {
-      this.#p = p;
-      const src = p[3];
-      if (src !== null && !(src instanceof Uint8Array)) p[4] = src;
-    }
-    static {
-      // For the runtime's own senders of a Response: what `_source` gives,
-      // without its checks of a used body: null when it was used (it goes
-      // out empty). One call instead of a getter and two methods.
-      bodyOut = (r) => {
-        const p = r.#p;
-        const src = p[3];
-        if (src === null || p[5]) return null;
-        const stream = p[4];
-        if (stream !== null) {
-          const state = rsOf(stream);
-          if (state.disturbed) return null;
-          if (stream.locked) throw new TypeError("the body stream is locked to a reader");
-          state.disturbed = true;
-        }
-        p[5] = true;
-        return src instanceof Uint8Array ? src : stream;
-      };
-    }
-    // Sets the body from any BodyInit, and its Content-Type on `headers`
-    // unless they have one (with no `headers`, only returns that type).
-    _initBody(body, headers) {
-      const [src, type] = extractBody(body);
-      if (type !== null && headers) headersSetValid(headers, "content-type", type);
-      const p = this.#p;
-      p[3] = src;
-      if (isReadableStream(src)) p[4] = src;
-      return type;
-    }
-    _setSource(src) {
-      const p = this.#p;
-      p[3] = src;
-      p[4] = isReadableStream(src) ? src : null;
+    constructor() {
+      throw new TypeError("Illegal constructor");
     }
     get body() {
-      const p = this.#p;
+      const p = partsOf(this);
       if (p[3] === null) return null;
       if (p[4] === null) {
         p[4] = bytesStream(p[3]);
@@ -265,57 +317,18 @@
       return p[4];
     }
     get bodyUsed() {
-      const p = this.#p;
-      return p[5] || (p[4] !== null && rsOf(p[4]).disturbed);
-    }
-    // See `bodySource`.
-    _source() {
-      const p = this.#p;
-      if (p[3] === null) return null;
-      if (this.bodyUsed) throw new TypeError(USED);
-      const stream = p[4];
-      if (stream?.locked) throw new TypeError("the body stream is locked to a reader");
-      p[5] = true;
-      if (stream !== null) rsOf(stream).disturbed = true;
-      return isReadableStream(p[3]) ? stream : p[3];
-    }
-    // The source for a clone (a copy of the bytes, or one half of a tee).
-    _cloneSource() {
-      if (this.bodyUsed) throw new TypeError(`Cannot clone a ${this[Symbol.toStringTag]} whose body has been used.`);
-      const p = this.#p;
-      if (p[4]?.locked) throw new TypeError("the body stream is locked to a reader");
-      if (p[3] === null) return null;
-      if (!isReadableStream(p[3])) return p[3].slice();
-      const [a, b] = p[4].tee();
-      p[3] = p[4] = a;
-      return b;
-    }
-    // Synchronous access for the runtime's own senders (stubs, facets): the
-    // bytes of a body known up front; a streamed body cannot be sent this way.
-    _peek() {
-      return this.#p[3];
-    }
-    _take() {
-      const src = this._source();
-      if (src === null) return new Uint8Array(0);
-      if (isReadableStream(src)) throw new TypeError("a streamed body cannot be sent here; read it first (e.g. await request.arrayBuffer())");
-      return src;
-    }
-    async #consume() {
-      const src = this._source();
-      if (src === null) return new Uint8Array(0);
-      return isReadableStream(src) ? readAllBytes(src) : src;
+      return bodyUsed(partsOf(this));
     }
     async arrayBuffer() {
-      const b = await this.#consume();
+      const b = await consume(partsOf(this));
       return b.byteOffset === 0 && b.byteLength === abByteLength.call(b.buffer) ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
     }
     async bytes() {
-      return this.#consume();
+      return consume(partsOf(this));
     }
     async text() {
-      // (#consume inlined: one promise fewer for the common bytes body.)
-      const src = this._source();
+      // (consume inlined: one promise fewer for the common bytes body.)
+      const src = takeSource(partsOf(this));
       const bytes = src === null ? new Uint8Array(0) : isReadableStream(src) ? await readAllBytes(src) : src;
       return host.textDecode("utf-8", bytes, false, false);
     }
@@ -323,28 +336,27 @@
       return JSONparse(await this.text());
     }
     async blob() {
-      const b = await this.#consume();
+      const b = await consume(partsOf(this));
       return makeBlob(b, this.headers.get("content-type") ?? "");
     }
     async formData() {
+      const p = partsOf(this);
       const type = this.headers.get("content-type") ?? "";
       const essence = type.split(";")[0].trim().toLowerCase();
-      if (essence === "multipart/form-data") return parseMultipart(await this.#consume(), type);
+      if (essence === "multipart/form-data") return parseMultipart(await consume(p), type);
       if (essence === "application/x-www-form-urlencoded") {
         const fd = new FormData();
         for (const [k, v] of new URLSearchParams(await this.text())) fd.append(k, v);
         return fd;
       }
-      await this.#consume();
+      await consume(p);
       throw new TypeError(`formData(): the Content-Type must be multipart/form-data or application/x-www-form-urlencoded (got ${JSONstringify(type)})`);
     }
   }
 
-  // For a Request or Response `r`: null (no body), a Uint8Array (the body's
-  // bytes, known up front) or a ReadableStream (the caller reads it). Marks
-  // the body used; throws a TypeError if it was already used or is locked.
+  // For a Request or Response `r`: see `takeSource`.
   function bodySource(r) {
-    return r._source();
+    return takeSource(partsOf(r));
   }
 
   // Statuses whose responses have no body.
@@ -360,20 +372,23 @@
   // already valid: lower-case names, normalized values, a parsed URL.
 
   let requestPairs; // (request) -> header pairs
-  let responsePairs; // (response) -> header pairs
+  let requestBody; // (request) -> its bytes (see takeBytes)
 
-  // (Fewer private fields make cheaper objects: each costs about as much
-  // to set up as a function call, and the runtime makes a Request and a
-  // Response at every hop of a request.)
-  class Request extends Body {
-    #p; // Body's array: method, url and headers are its parts 0-2
+  // (See Body for the parts array: fewer private fields make cheaper
+  // objects, and the runtime makes a Request and a Response at every hop.)
+  class Request {
+    #p; // method, url and headers are its parts 0-2
     #more = null; // { redirect, signal, cf }, unless they are "follow", none and undefined
+    static {
+      requestPartsOf = (v) => (v !== null && typeof v === "object" && #p in v ? v.#p : undefined);
+    }
     constructor(input, init = undefined) {
       // TRUSTED: init is [method, href, Headers | header pairs, body bytes | stream | null, null, false].
-      const p = input === TRUSTED ? init : [undefined, undefined, undefined, null, null, false];
-      super(p);
-      this.#p = p;
-      if (input === TRUSTED) return;
+      if (input === TRUSTED) {
+        this.#p = adoptParts(init);
+        return;
+      }
+      const p = (this.#p = [undefined, undefined, undefined, null, null, false]);
       // (Not `arguments.length`: a function that names `arguments` makes that
       // object at every call, the runtime's own constructions included.)
       if (input === undefined) throw new TypeError("Request: 1 argument required");
@@ -407,14 +422,16 @@
       const given = init.headers !== undefined ? init.headers : src ? src.headers : undefined;
       const headers = given === undefined ? null : (p[2] = new Headers(given));
       const hasBody = init.body !== undefined && init.body !== null;
-      const inherits = !hasBody && init.body === undefined && src !== null && src._peek() !== null;
+      const inherits = !hasBody && init.body === undefined && src !== null && src.#p[3] !== null;
       if ((hasBody || inherits) && (method === "GET" || method === "HEAD")) {
         throw new TypeError("Request with a GET or HEAD method cannot have a body.");
       }
       if (inherits) {
-        this._setSource(src._source());
+        const from = takeSource(src.#p);
+        p[3] = from;
+        p[4] = isReadableStream(from) ? from : null;
       } else {
-        const type = this._initBody(init.body, headers);
+        const type = initBody(p, init.body, headers);
         if (headers === null) p[2] = type === null ? NO_PAIRS : type === TEXT_PLAIN ? TEXT_PLAIN_PAIRS : [["content-type", type]];
       }
     }
@@ -431,6 +448,7 @@
         const h = r.#p[2];
         return h instanceof Headers ? headerPairs(h) : h;
       };
+      requestBody = (r) => takeBytes(r.#p);
     }
     get redirect() { return this.#more === null ? "follow" : this.#more.redirect; }
     get signal() {
@@ -445,7 +463,7 @@
     clone() {
       const p = this.#p;
       const h = p[2];
-      const r = new Request(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, this._cloneSource(), null, false]);
+      const r = new Request(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, cloneSource(p, "Request"), null, false]);
       const more = this.#more;
       if (more !== null) r.#more = { redirect: more.redirect, signal: more.signal, cf: more.cf };
       return r;
@@ -456,6 +474,7 @@
   }
 
   let responseMeta; // (response, { url, redirected, type }): for the runtime's fetch
+  let responseMore; // (response) -> its rarely set options (made on demand)
 
   // Header pairs shared by Responses made from a string or nothing (read,
   // never written: a Headers object is made from them on first use).
@@ -464,15 +483,14 @@
   const NO_PAIRS = O.freeze([]);
   const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
 
-  class Response extends Body {
-    #p; // Body's array: status, statusText and headers are its parts 0-2
+  class Response {
+    #p; // status, statusText and headers are its parts 0-2
     #more = null; // { type, url, redirected, webSocket, cf }, unless all are their defaults
-    #moreOf() {
-      return (this.#more ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
-    }
     static {
+      responsePartsOf = (v) => (v !== null && typeof v === "object" && #p in v ? v.#p : undefined);
+      responseMore = (r) => (r.#more ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
       responseMeta = (r, meta) => {
-        const more = r.#moreOf();
+        const more = responseMore(r);
         if (meta.url !== undefined) more.url = String(meta.url);
         if (meta.redirected !== undefined) more.redirected = !!meta.redirected;
         if (meta.type !== undefined) more.type = meta.type;
@@ -482,21 +500,16 @@
     constructor(body = null, init = undefined) {
       // TRUSTED: init is [status, statusText, Headers | header pairs, body bytes | stream | null, null, false].
       if (body === TRUSTED) {
-        super(init);
-        this.#p = init;
+        this.#p = adoptParts(init);
         return;
       }
       if (init === undefined && (typeof body === "string" || body === null || body === undefined)) {
         // The common `new Response(text)`: status 200, only Content-Type, no
         // Headers object until someone asks for one.
-        const p = typeof body === "string" ? [200, "", TEXT_PLAIN_PAIRS, utf8Bytes(body), null, false] : [200, "", NO_PAIRS, null, null, false];
-        super(p);
-        this.#p = p;
+        this.#p = typeof body === "string" ? [200, "", TEXT_PLAIN_PAIRS, utf8Bytes(body), null, false] : [200, "", NO_PAIRS, null, null, false];
         return;
       }
-      const p = [200, "", NO_PAIRS, null, null, false];
-      super(p);
-      this.#p = p;
+      const p = (this.#p = [200, "", NO_PAIRS, null, null, false]);
       init = init ?? {};
       if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Response: init must be an object");
       const status = init.status === undefined ? 200 : Number(init.status);
@@ -516,7 +529,7 @@
       if (body !== null && body !== undefined && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       }
-      this._initBody(body, headers);
+      initBody(p, body, headers);
     }
     static json(data, init = undefined) {
       const text = JSONstringify(data);
@@ -538,7 +551,7 @@
     static error() {
       const r = new Response(null, { status: 200 });
       r.#p[0] = 0;
-      r.#moreOf().type = "error";
+      responseMore(r).type = "error";
       headersGuard(r.headers, "immutable");
       return r;
     }
@@ -553,12 +566,6 @@
       const h = p[2];
       return h instanceof Headers ? h : (p[2] = headersFromPairs(h));
     }
-    static {
-      responsePairs = (r) => {
-        const h = r.#p[2];
-        return h instanceof Headers ? headerPairs(h) : h;
-      };
-    }
     get type() { return this.#more === null ? "default" : this.#more.type; }
     get url() { return this.#more === null ? "" : this.#more.url; }
     get redirected() { return this.#more === null ? false : this.#more.redirected; }
@@ -569,7 +576,7 @@
       if (more !== null && more.webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
       const p = this.#p;
       const h = p[2];
-      const r = new Response(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, this._cloneSource(), null, false]);
+      const r = new Response(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, cloneSource(p, "Response"), null, false]);
       if (more !== null) r.#more = { type: more.type, url: more.url, redirected: more.redirected, webSocket: null, cf: more.cf };
       return r;
     }
@@ -577,4 +584,9 @@
       return "Response";
     }
   }
+  // Body's methods and getters for both (see Body).
+  for (const C of [Request, Response]) {
+    O.setPrototypeOf(C.prototype, Body.prototype);
+  }
+
 

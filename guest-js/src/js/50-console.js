@@ -142,10 +142,12 @@
         skipKeys = () => true;
       } else if (v instanceof URL) {
         return `URL ${quote(v.href)}`;
-      } else if (v instanceof Request || v instanceof Response || v instanceof Blob || v instanceof AbortSignal) {
-        const fields = v instanceof Request
+      } else if (requestPartsOf(v) !== undefined || responsePartsOf(v) !== undefined || v instanceof Blob || v instanceof AbortSignal) {
+        // (A Request or Response by what it holds: an object made from their
+        // prototypes has none of it, and is shown as a plain object.)
+        const fields = requestPartsOf(v) !== undefined
           ? { method: v.method, url: v.url, headers: v.headers, bodyUsed: v.bodyUsed }
-          : v instanceof Response
+          : responsePartsOf(v) !== undefined
             ? { status: v.status, statusText: v.statusText, headers: v.headers, bodyUsed: v.bodyUsed }
             : v instanceof AbortSignal
               ? { aborted: v.aborted }

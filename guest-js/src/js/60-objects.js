@@ -51,7 +51,7 @@
   // undefined] (see to_request in bridge.rs).
   function requestObject(input, init) {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-    const body = req._peek() ? req._take() : undefined;
+    const body = requestBody(req);
     return [req.method, req.url, requestPairs(req), body];
   }
 

@@ -24,11 +24,15 @@
     return f;
   }
 
-  function checkResponse(res, where) {
-    if (!(res instanceof Response)) {
+  // The parts of the Response `res` that a `fetch` handler of `kind`
+  // answered with (see Body in 40-fetch-api.js), or a TypeError.
+  function checkResponse(res, kind) {
+    const p = responsePartsOf(res);
+    if (p === undefined) {
+      const where = kind === 1 ? `${inst.object.constructor.name}.fetch()` : "fetch handler";
       throw new TypeError(`${where} did not return a Response (got ${inspect(res, 1, [])})`);
     }
-    return res;
+    return p;
   }
 
   // (asPromise: see 60-objects.js.)
@@ -36,16 +40,17 @@
   // An empty body, sent as it is (the host copies it).
   const NO_BYTES = new Uint8Array(0);
 
-  // [status, statusText, header pairs, body bytes, streamed] of a Response
-  // (checked by checkResponse). A used body goes out empty.
-  function responseParts(res) {
+  // [status, statusText, header pairs, body bytes, streamed] of a
+  // Response's parts. A used body goes out empty.
+  function responseParts(p) {
     inst.streamedBody = null;
-    const pairs = responsePairs(res);
-    const src = bodyOut(res);
-    if (src === null) return [res.status, res.statusText, pairs, NO_BYTES, false];
-    if (src instanceof Uint8Array) return [res.status, res.statusText, pairs, src, false];
+    const h = p[2];
+    const pairs = h instanceof Headers ? headerPairs(h) : h;
+    const src = bodyOut(p);
+    if (src === null) return [p[0], p[1], pairs, NO_BYTES, false];
+    if (src instanceof Uint8Array) return [p[0], p[1], pairs, src, false];
     inst.streamedBody = src.getReader();
-    return [res.status, res.statusText, pairs, NO_BYTES, true];
+    return [p[0], p[1], pairs, NO_BYTES, true];
   }
 
   return {
@@ -132,10 +137,7 @@
     },
     // The parts of the Response a `fetch` handler of `kind` answered with.
     finishFetch(res, kind) {
-      if (!(res instanceof Response)) {
-        checkResponse(res, kind === 1 ? `${inst.object.constructor.name}.fetch()` : "fetch handler");
-      }
-      return responseParts(res);
+      return responseParts(checkResponse(res, kind));
     },
     // Calls an RPC method and returns its answer (or a promise of it, or of
     // a thenable it answered), settled and sent as `fetch`'s is: see there.
