@@ -18,6 +18,19 @@
     return out;
   }
 
+  // A query as URLSearchParams keeps it until it is split: without its "?"
+  // (or [] when empty).
+  const unsplitQuery = (s) => (s.length === 0 || s === "?" ? [] : s.charCodeAt(0) === 0x3f ? s.slice(1) : s);
+
+  // (Functions of the classes' static blocks rather than private methods: a
+  // class with private methods stamps each new instance with its brand.)
+  let paramsReparse; // (params, search) -> void: its URL's query changed
+  let paramsItems; // (params) -> its list, split
+  let paramsUpdate; // (params) -> void: writes its list to its URL
+  let urlSetSearch; // (url, query) -> void: its searchParams changed
+  let urlAll; // (url) -> all of its parts
+  let urlSetPart; // (url, part, value) -> void
+
   class URLSearchParams {
     // [[name, value], ...], or a query not split yet (a string: get() reads
     // it as it is; the rest split it on first need).
@@ -27,7 +40,7 @@
       if (init === TRUSTED) {
         // A URL's own `searchParams`: attached to it, its query split on first need.
         this.#url = url;
-        this.#parse(search);
+        this.#list = unsplitQuery(search);
         return;
       }
       this.#list = [];
@@ -42,38 +55,37 @@
           for (const k of O.keys(init)) this.#list.push([k, String(init[k])]);
         }
       } else {
-        this.#parse(String(init));
+        this.#list = unsplitQuery(String(init));
       }
     }
-    #parse(s) {
-      // Split on "&" and "=", "+" as space, percent-decoded (the host's
-      // parser), when the list is first needed.
-      this.#list = s.length === 0 || s === "?" ? [] : s.charCodeAt(0) === 0x3f ? s.slice(1) : s;
-    }
-    #items() {
-      if (typeof this.#list === "string") this.#list = host.formParse(this.#list);
-      return this.#list;
-    }
-    static _reparse(params, search) {
-      params.#parse(search);
-    }
-    #update() {
-      if (this.#url) URL._setSearchFromParams(this.#url, this.toString());
+    static {
+      paramsReparse = (params, search) => {
+        params.#list = unsplitQuery(search);
+      };
+      // The list, split (on "&" and "=", "+" as space, percent-decoded, by
+      // the host's parser) on first need.
+      paramsItems = (params) => {
+        const list = params.#list;
+        return typeof list === "string" ? (params.#list = host.formParse(list)) : list;
+      };
+      paramsUpdate = (params) => {
+        if (params.#url) urlSetSearch(params.#url, params.toString());
+      };
     }
     get size() {
-      this.#items();
+      paramsItems(this);
       return this.#list.length;
     }
     append(name, value) {
-      this.#items();
+      paramsItems(this);
       this.#list.push([String(name), String(value)]);
-      this.#update();
+      paramsUpdate(this);
     }
     delete(name, value) {
-      this.#items();
+      paramsItems(this);
       name = String(name);
       this.#list = this.#list.filter(([k, v]) => !(k === name && (value === undefined || v === String(value))));
-      this.#update();
+      paramsUpdate(this);
     }
     get(name) {
       name = String(name);
@@ -83,17 +95,17 @@
       return null;
     }
     getAll(name) {
-      this.#items();
+      paramsItems(this);
       name = String(name);
       return this.#list.filter(([k]) => k === name).map(([, v]) => v);
     }
     has(name, value) {
-      this.#items();
+      paramsItems(this);
       name = String(name);
       return this.#list.some(([k, v]) => k === name && (value === undefined || v === String(value)));
     }
     set(name, value) {
-      this.#items();
+      paramsItems(this);
       name = String(name);
       value = String(value);
       const i = this.#list.findIndex(([k]) => k === name);
@@ -102,37 +114,37 @@
         this.#list[i][1] = value;
         this.#list = this.#list.filter(([k], j) => j <= i || k !== name);
       }
-      this.#update();
+      paramsUpdate(this);
     }
     sort() {
-      this.#items();
+      paramsItems(this);
       this.#list = this.#list
         .map((e, i) => [e, i])
         .sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1]))
         .map(([e]) => e);
-      this.#update();
+      paramsUpdate(this);
     }
     forEach(cb, thisArg) {
-      this.#items();
+      paramsItems(this);
       for (const [k, v] of this.#list) cb.call(thisArg, v, k, this);
     }
     *entries() {
-      this.#items();
+      paramsItems(this);
       for (const [k, v] of this.#list) yield [k, v];
     }
     *keys() {
-      this.#items();
+      paramsItems(this);
       for (const [k] of this.#list) yield k;
     }
     *values() {
-      this.#items();
+      paramsItems(this);
       for (const [, v] of this.#list) yield v;
     }
     [Symbol.iterator]() {
       return this.entries();
     }
     toString() {
-      this.#items();
+      paramsItems(this);
       return this.#list.map(([k, v]) => formEncode(k) + "=" + formEncode(v)).join("&");
     }
     get [Symbol.toStringTag]() {
@@ -149,12 +161,19 @@
     constructor(url, base) {
       this.#p = host.urlParse(String(url), base === undefined ? undefined : String(base));
     }
-    #all() {
-      const p = this.#p;
-      return p.length === 3 ? (this.#p = host.urlParts(p[0])) : p;
-    }
-    #take(parts) {
-      this.#p = parts;
+    static {
+      // All of the parts, asked for once one that urlParse did not give is.
+      urlAll = (u) => {
+        const p = u.#p;
+        return p.length === 3 ? (u.#p = host.urlParts(p[0])) : p;
+      };
+      urlSetPart = (u, part, value) => {
+        u.#p = host.urlSet(u.#p[0], part, String(value));
+        if (u.#params && (part === "search" || part === "href")) paramsReparse(u.#params, u.search);
+      };
+      urlSetSearch = (u, query) => {
+        u.#p = host.urlSet(u.#p[0], "search", query);
+      };
     }
     static canParse(url, base) {
       try {
@@ -171,34 +190,27 @@
         return null;
       }
     }
-    static _setSearchFromParams(url, query) {
-      url.#take(host.urlSet(url.#p[0], "search", query));
-    }
-    #set(part, value) {
-      this.#take(host.urlSet(this.#p[0], part, String(value)));
-      if (this.#params && (part === "search" || part === "href")) URLSearchParams._reparse(this.#params, this.search);
-    }
     get href() { return this.#p[0]; }
-    set href(v) { this.#set("href", v); }
-    get origin() { return this.#all()[1]; }
-    get protocol() { return this.#all()[2]; }
-    set protocol(v) { this.#set("protocol", v); }
-    get username() { return this.#all()[3]; }
-    set username(v) { this.#set("username", v); }
-    get password() { return this.#all()[4]; }
-    set password(v) { this.#set("password", v); }
-    get host() { return this.#all()[5]; }
-    set host(v) { this.#set("host", v); }
-    get hostname() { return this.#all()[6]; }
-    set hostname(v) { this.#set("hostname", v); }
-    get port() { return this.#all()[7]; }
-    set port(v) { this.#set("port", v); }
+    set href(v) { urlSetPart(this, "href", v); }
+    get origin() { return urlAll(this)[1]; }
+    get protocol() { return urlAll(this)[2]; }
+    set protocol(v) { urlSetPart(this, "protocol", v); }
+    get username() { return urlAll(this)[3]; }
+    set username(v) { urlSetPart(this, "username", v); }
+    get password() { return urlAll(this)[4]; }
+    set password(v) { urlSetPart(this, "password", v); }
+    get host() { return urlAll(this)[5]; }
+    set host(v) { urlSetPart(this, "host", v); }
+    get hostname() { return urlAll(this)[6]; }
+    set hostname(v) { urlSetPart(this, "hostname", v); }
+    get port() { return urlAll(this)[7]; }
+    set port(v) { urlSetPart(this, "port", v); }
     get pathname() { const p = this.#p; return p.length === 3 ? p[1] : p[8]; }
-    set pathname(v) { this.#set("pathname", v); }
+    set pathname(v) { urlSetPart(this, "pathname", v); }
     get search() { const p = this.#p; return p.length === 3 ? p[2] : p[9]; }
-    set search(v) { this.#set("search", v); }
-    get hash() { return this.#all()[10]; }
-    set hash(v) { this.#set("hash", v); }
+    set search(v) { urlSetPart(this, "search", v); }
+    get hash() { return urlAll(this)[10]; }
+    set hash(v) { urlSetPart(this, "hash", v); }
     get searchParams() {
       if (!this.#params) {
         this.#params = new URLSearchParams(TRUSTED, this, this.search);

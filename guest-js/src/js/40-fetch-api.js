@@ -190,7 +190,9 @@
       if (body.locked || rsOf(body).disturbed) throw new TypeError("the body stream is locked or has already been read");
       return [body, null];
     }
-    if (isView(body) || brand(abByteLength, body)) return [toBytes(body).slice(), null];
+    // (A copy made by the intrinsic constructor: slice() would ask a
+    // subclass's species for the copy.)
+    if (isView(body) || brand(abByteLength, body)) return [new Uint8Array(toBytes(body)), null];
     if (body instanceof Blob) return [blobBytes(body), body.type || null];
     if (body instanceof FormData) return formDataBody(body);
     if (body instanceof URLSearchParams) {
@@ -281,7 +283,7 @@
     if (bodyUsed(p)) throw new TypeError(`Cannot clone a ${what} whose body has been used.`);
     if (p[4]?.locked) throw new TypeError("the body stream is locked to a reader");
     if (p[3] === null) return null;
-    if (!isReadableStream(p[3])) return p[3].slice();
+    if (!isReadableStream(p[3])) return new Uint8Array(p[3]);
     const [a, b] = p[4].tee();
     p[3] = p[4] = a;
     return b;

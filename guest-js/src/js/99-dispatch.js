@@ -1,19 +1,22 @@
   // ---------------------------------------------------------------------------
   // Dispatch (called by the Rust half).
 
-  // The target of an event sent to an entrypoint (kind 0: default export, 2: named).
+  // The target of an event sent to an entrypoint (kind 0: default export,
+  // 2: named): a new instance of a WorkerEntrypoint class, or else the
+  // export itself, "plain" (its handlers take env and ctx as arguments).
   function entrypoint(kind, name) {
-    const label = kind === 0 ? "default" : name;
     const exp = kind === 0 ? inst.worker.default : inst.worker[name];
-    if (exp === undefined || exp === null) throw new TypeError(`the worker has no export named "${label}"`);
-    if (typeof exp === "function" && exp.prototype instanceof WorkerEntrypoint) {
-      return { instance: new exp(new ExecutionContext(), env), plain: false };
+    if (exp === undefined || exp === null) throw new TypeError(`the worker has no export named "${kind === 0 ? "default" : name}"`);
+    if (typeof exp !== "function") return exp;
+    if (exp.prototype instanceof WorkerEntrypoint) return new exp(new ExecutionContext(), env);
+    if (exp.prototype instanceof DurableObject) {
+      throw new TypeError(`export "${kind === 0 ? "default" : name}" is a Durable Object class, not an entrypoint`);
     }
-    if (typeof exp === "function" && exp.prototype instanceof DurableObject) {
-      throw new TypeError(`export "${label}" is a Durable Object class, not an entrypoint`);
-    }
-    return { instance: exp, plain: true };
+    return exp;
   }
+
+  // Whether an entrypoint's target is plain (see entrypoint).
+  const isPlain = (target) => !(target instanceof WorkerEntrypoint);
 
   function rpcMethod(target, method, what) {
     if (NOT_RPC.has(method) || method.startsWith("__")) throw new TypeError(`${what}: "${method}" cannot be called over RPC`);
@@ -127,11 +130,11 @@
         }
         res = inst.object.fetch(request);
       } else {
-        const { instance, plain } = entrypoint(kind, exportName);
-        if (!instance || typeof instance.fetch !== "function") {
+        const instance = entrypoint(kind, exportName);
+        if (typeof instance.fetch !== "function") {
           throw new TypeError(`the entrypoint "${kind === 0 ? "default" : exportName}" has no fetch() handler`);
         }
-        res = plain ? instance.fetch(request, env, new ExecutionContext()) : instance.fetch(request);
+        res = isPlain(instance) ? instance.fetch(request, env, new ExecutionContext()) : instance.fetch(request);
       }
       return res instanceof Response || res instanceof IntrinsicPromise ? res : asPromise(res);
     },
@@ -152,8 +155,8 @@
         target = inst.object;
         what = `Durable Object ${inst.object.constructor.name}`;
       } else {
-        const { instance, plain } = entrypoint(kind, exportName);
-        if (plain) throw new TypeError(`export "${kind === 0 ? "default" : exportName}" is not a WorkerEntrypoint class, so it has no RPC methods`);
+        const instance = entrypoint(kind, exportName);
+        if (isPlain(instance)) throw new TypeError(`export "${kind === 0 ? "default" : exportName}" is not a WorkerEntrypoint class, so it has no RPC methods`);
         target = instance;
         what = `entrypoint ${instance.constructor.name}`;
       }
