@@ -42,6 +42,8 @@
   let headersCopy; // (headers) -> a mutable copy
   let headersSetValid; // (headers, lower-case valid name, valid value) -> void, unless present
   let headerPairs; // (headers) -> [[name, value], ...] in iteration order
+  let headersAdd; // (headers, lower-case valid name, valid value) -> void: appends
+  let headersMutable; // (headers) -> void, or a TypeError if they are immutable
 
   class Headers {
     #map = new Map(); // lower-case name -> value (set-cookie: array)
@@ -53,7 +55,7 @@
       };
       headersFromPairs = (pairs) => {
         const h = new Headers();
-        for (let i = 0; i < pairs.length; i++) h.#add(pairs[i][0], pairs[i][1]);
+        for (let i = 0; i < pairs.length; i++) headersAdd(h, pairs[i][0], pairs[i][1]);
         return h;
       };
       headersCopy = (from) => {
@@ -88,14 +90,22 @@
         return out;
       };
     }
-    #add(n, v) {
-      const cur = this.#map.get(n);
-      if (n === "set-cookie") {
-        if (cur) cur.push(v);
-        else this.#map.set(n, [v]);
-      } else {
-        this.#map.set(n, cur === undefined ? v : cur + ", " + v);
-      }
+    static {
+      // (Functions rather than private methods: a class with private
+      // methods stamps each new instance with its brand.)
+      headersAdd = (h, n, v) => {
+        const map = h.#map;
+        const cur = map.get(n);
+        if (n === "set-cookie") {
+          if (cur) cur.push(v);
+          else map.set(n, [v]);
+        } else {
+          map.set(n, cur === undefined ? v : cur + ", " + v);
+        }
+      };
+      headersMutable = (h) => {
+        if (h.#immutable) throw new TypeError("Can't modify immutable headers.");
+      };
     }
     constructor(init = undefined) {
       if (init === undefined || init === null) return;
@@ -116,19 +126,16 @@
         throw new TypeError("Headers: init must be an object, an iterable of pairs or a Headers");
       }
     }
-    #mutable() {
-      if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
-    }
     append(name, value) {
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
-      this.#mutable();
-      this.#add(n, v);
+      headersMutable(this);
+      headersAdd(this, n, v);
     }
     set(name, value) {
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
-      this.#mutable();
+      headersMutable(this);
       this.#map.set(n, n === "set-cookie" ? [v] : v);
     }
     get(name) {
@@ -150,7 +157,7 @@
     }
     delete(name) {
       const n = headerName(name);
-      this.#mutable();
+      headersMutable(this);
       this.#map.delete(n);
     }
     forEach(cb, thisArg = undefined) {

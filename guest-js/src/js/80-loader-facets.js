@@ -149,6 +149,8 @@
   // `ctx.facets.get(name, callback)`: the facet's fetch and RPC methods (see
   // rpcMethods). The facet is started on first use, unless it was running.
   let facetCall;
+  let facetEnsure; // (stub) -> a promise of the running facet's generation
+  let facetFetchStarting; // (stub, request parts) -> a promise of the Response
   class FacetStub {
     #name;
     #generation; // of the running facet, or null until it is started
@@ -162,35 +164,36 @@
       facetCall = (stub, method, args) => {
         const g = stub.#generation;
         if (g !== null) return decode(host.facetCall(stub.#name, g, method, serialize(args)));
-        return stub.#ensure().then((g) => decode(host.facetCall(stub.#name, g, method, serialize(args))));
+        return facetEnsure(stub).then((g) => decode(host.facetCall(stub.#name, g, method, serialize(args))));
       };
-    }
-    async #ensure() {
-      if (this.#generation !== null) return this.#generation;
-      const options = await this.#getStartupOptions();
-      const cls = options && options.class;
-      if (!(cls instanceof DurableObjectClass)) {
-        throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
-      }
-      const id = options.id;
-      if (id !== undefined && !(id instanceof DurableObjectId)) {
-        throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
-      }
-      const key = await cls._worker._key();
-      this.#generation = host.facetStart(this.#name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
-      return this.#generation;
+      // Starts the facet unless it runs; its generation. (A function rather
+      // than a private method: a class with private methods stamps each new
+      // instance with its brand.)
+      facetEnsure = async (stub) => {
+        if (stub.#generation !== null) return stub.#generation;
+        const options = await stub.#getStartupOptions();
+        const cls = options && options.class;
+        if (!(cls instanceof DurableObjectClass)) {
+          throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
+        }
+        const id = options.id;
+        if (id !== undefined && !(id instanceof DurableObjectId)) {
+          throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
+        }
+        const key = await cls._worker._key();
+        stub.#generation = host.facetStart(stub.#name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
+        return stub.#generation;
+      };
+      facetFetchStarting = async (stub, req) => fromResponseArray(host.facetFetch(stub.#name, await facetEnsure(stub), req));
     }
     fetch(input, init) {
       try {
         const g = this.#generation;
-        if (g === null) return this.#fetchStarting(requestObject(input, init));
+        if (g === null) return facetFetchStarting(this, requestObject(input, init));
         return asPromise(fromResponseArray(host.facetFetch(this.#name, g, requestObject(input, init))));
       } catch (e) {
         return promiseReject.call(IntrinsicPromise, this !== null && typeof this === "object" && #name in this ? e : new TypeError(ILLEGAL_INVOCATION));
       }
-    }
-    async #fetchStarting(req) {
-      return fromResponseArray(host.facetFetch(this.#name, await this.#ensure(), req));
     }
   }
   O.setPrototypeOf(FacetStub.prototype, rpcMethods(facetCall));
