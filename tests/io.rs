@@ -164,6 +164,7 @@ fn fetch_follows_redirects_unless_told_not_to() {
     assert_eq!(v["body"], "hello from upstream", "{v}");
     assert_eq!(v["redirected"], true);
     assert_eq!(v["url"], format!("{}/hello", up.base));
+    assert_eq!(v["own"], serde_json::json!([]), "url and redirected come from Response's getters: {v}");
 
     let v = host.get(&format!("/fetch?target={}&path=/redirect&redirect=manual", up.base)).json();
     assert_eq!(v["status"], 302, "{v}");

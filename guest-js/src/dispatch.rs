@@ -131,12 +131,14 @@ impl Guest for Engine {
                 // The handler's answer: a Response, or a promise of one (see
                 // `fetch` in js/99-dispatch.js).
                 let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, parts))?)?;
+                // [status, statusText, header pairs, body bytes or null,
+                // streamed or null] (see `finishFetch`).
                 let finish: Function = internal.get("finishFetch")?;
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
                 let header_list: Vec<Vec<String>> = parts.get(2)?;
-                let body: TypedArray<u8> = parts.get(3)?;
+                let body: Option<TypedArray<u8>> = parts.get(3)?;
                 let streamed: Option<bool> = parts.get(4)?;
                 let response = HttpResponse {
                     status,
@@ -145,7 +147,7 @@ impl Guest for Engine {
                         .into_iter()
                         .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
                         .collect(),
-                    body: body.as_bytes().unwrap_or(&[]).to_vec(),
+                    body: body.as_ref().and_then(|b| b.as_bytes()).unwrap_or(&[]).to_vec(),
                 };
                 Ok((response, streamed.unwrap_or(false)))
             };

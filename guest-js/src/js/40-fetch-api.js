@@ -214,12 +214,14 @@
   // A Request or Response keeps its message in one array, its only private
   // field (each private field costs about as much to set up as a call):
   //   [method | status, url | statusText, Headers | raw header pairs, src,
-  //    stream, used]
+  //    stream, used, more]
   //   src: null | Uint8Array | ReadableStream (the user's), see TRUSTED
   //   stream: `body`: the user's stream, or one made on demand from src
   //   used: whether the body was read (or sent)
+  //   more: the rarely set options (an object), absent while all have
+  //   their defaults (see Request and Response)
   // The runtime's own constructions (TRUSTED) hand over a fresh array of
-  // six that the message keeps. Request and Response are base classes, with
+  // six that the message keeps (a stream as src is its body as well). Request and Response are base classes, with
   // Body.prototype spliced into their prototype chains: a derived class's
   // construction (a super call, and fields of its own) costs twice a base
   // class's, and the runtime makes a Request and a Response at every hop.
@@ -230,13 +232,6 @@
   function partsOf(r) {
     const p = requestPartsOf(r) ?? responsePartsOf(r);
     if (p === undefined) throw new TypeError("Illegal invocation: function called with incorrect `this` reference");
-    return p;
-  }
-
-  // A message made from parts: a user's stream as src is its body too.
-  function adoptParts(p) {
-    const src = p[3];
-    if (src !== null && !(src instanceof Uint8Array)) p[4] = src;
     return p;
   }
 
@@ -386,15 +381,16 @@
   // (See Body for the parts array: fewer private fields make cheaper
   // objects, and the runtime makes a Request and a Response at every hop.)
   class Request {
-    #p; // method, url and headers are its parts 0-2
-    #more = null; // { redirect, signal, cf }, unless they are "follow", none and undefined
+    #p; // method, url and headers are its parts 0-2; more: { redirect, signal, cf }
     static {
       requestPartsOf = (v) => (v !== null && typeof v === "object" && #p in v ? v.#p : undefined);
     }
     constructor(input, init = undefined) {
       // TRUSTED: init is [method, href, Headers | header pairs, body bytes | stream | null, null, false].
       if (input === TRUSTED) {
-        this.#p = adoptParts(init);
+        this.#p = init;
+        const src = init[3];
+        if (src !== null && !(src instanceof Uint8Array)) init[4] = src;
         return;
       }
       const p = (this.#p = [undefined, undefined, undefined, null, null, false]);
@@ -423,9 +419,10 @@
       if (init.signal !== undefined && init.signal !== null && !(init.signal instanceof AbortSignal)) {
         throw new TypeError("Request: signal must be an AbortSignal");
       }
-      const signal = init.signal !== undefined ? init.signal : src && src.#more !== null ? src.#more.signal : null;
-      const cf = init.cf !== undefined ? init.cf : src && src.#more !== null ? src.#more.cf : undefined;
-      if (redirect !== "follow" || signal !== null || cf !== undefined) this.#more = { redirect, signal, cf };
+      const srcMore = src ? src.#p[6] : undefined;
+      const signal = init.signal !== undefined ? init.signal : srcMore !== undefined ? srcMore.signal : null;
+      const cf = init.cf !== undefined ? init.cf : srcMore !== undefined ? srcMore.cf : undefined;
+      if (redirect !== "follow" || signal !== null || cf !== undefined) p[6] = { redirect, signal, cf };
       // With no headers given, raw pairs (only the body's Content-Type), as
       // `new Response(text)` keeps them: a Headers object is made on demand.
       const given = init.headers !== undefined ? init.headers : src ? src.headers : undefined;
@@ -459,12 +456,12 @@
       };
       requestBody = (r) => takeBytes(r.#p);
     }
-    get redirect() { return this.#more === null ? "follow" : this.#more.redirect; }
+    get redirect() { const more = this.#p[6]; return more === undefined ? "follow" : more.redirect; }
     get signal() {
-      const more = (this.#more ??= { redirect: "follow", signal: null, cf: undefined });
+      const more = (this.#p[6] ??= { redirect: "follow", signal: null, cf: undefined });
       return (more.signal ??= newSignal());
     }
-    get cf() { return this.#more === null ? undefined : this.#more.cf; }
+    get cf() { const more = this.#p[6]; return more === undefined ? undefined : more.cf; }
     get fetcher() { return null; }
     get keepalive() { return false; }
     get integrity() { return ""; }
@@ -473,8 +470,8 @@
       const p = this.#p;
       const h = p[2];
       const r = new Request(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, cloneSource(p, "Request"), null, false]);
-      const more = this.#more;
-      if (more !== null) r.#more = { redirect: more.redirect, signal: more.signal, cf: more.cf };
+      const more = p[6];
+      if (more !== undefined) r.#p[6] = { redirect: more.redirect, signal: more.signal, cf: more.cf };
       return r;
     }
     get [Symbol.toStringTag]() {
@@ -493,11 +490,10 @@
   const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
 
   class Response {
-    #p; // status, statusText and headers are its parts 0-2
-    #more = null; // { type, url, redirected, webSocket, cf }, unless all are their defaults
+    #p; // status, statusText and headers are its parts 0-2; more: { type, url, redirected, webSocket, cf }
     static {
       responsePartsOf = (v) => (v !== null && typeof v === "object" && #p in v ? v.#p : undefined);
-      responseMore = (r) => (r.#more ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
+      responseMore = (r) => (r.#p[6] ??= { type: "default", url: "", redirected: false, webSocket: null, cf: undefined });
       responseMeta = (r, meta) => {
         const more = responseMore(r);
         if (meta.url !== undefined) more.url = String(meta.url);
@@ -509,7 +505,9 @@
     constructor(body = null, init = undefined) {
       // TRUSTED: init is [status, statusText, Headers | header pairs, body bytes | stream | null, null, false].
       if (body === TRUSTED) {
-        this.#p = adoptParts(init);
+        this.#p = init;
+        const src = init[3];
+        if (src !== null && !(src instanceof Uint8Array)) init[4] = src;
         return;
       }
       if (init === undefined && (typeof body === "string" || body === null || body === undefined)) {
@@ -533,7 +531,7 @@
       p[1] = statusText;
       const webSocket = init.webSocket ?? null;
       const cf = init.cf;
-      if (webSocket !== null || cf !== undefined) this.#more = { type: "default", url: "", redirected: false, webSocket, cf };
+      if (webSocket !== null || cf !== undefined) p[6] = { type: "default", url: "", redirected: false, webSocket, cf };
       const headers = (p[2] = new Headers(init.headers));
       if (body !== null && body !== undefined && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
@@ -575,18 +573,18 @@
       const h = p[2];
       return h instanceof Headers ? h : (p[2] = headersFromPairs(h));
     }
-    get type() { return this.#more === null ? "default" : this.#more.type; }
-    get url() { return this.#more === null ? "" : this.#more.url; }
-    get redirected() { return this.#more === null ? false : this.#more.redirected; }
-    get webSocket() { return this.#more === null ? null : this.#more.webSocket; }
-    get cf() { return this.#more === null ? undefined : this.#more.cf; }
+    get type() { const more = this.#p[6]; return more === undefined ? "default" : more.type; }
+    get url() { const more = this.#p[6]; return more === undefined ? "" : more.url; }
+    get redirected() { const more = this.#p[6]; return more === undefined ? false : more.redirected; }
+    get webSocket() { const more = this.#p[6]; return more === undefined ? null : more.webSocket; }
+    get cf() { const more = this.#p[6]; return more === undefined ? undefined : more.cf; }
     clone() {
-      const more = this.#more;
-      if (more !== null && more.webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
       const p = this.#p;
+      const more = p[6];
+      if (more !== undefined && more.webSocket) throw new TypeError("Cannot clone a Response with a WebSocket.");
       const h = p[2];
       const r = new Response(TRUSTED, [p[0], p[1], h instanceof Headers ? headersCopy(h) : h, cloneSource(p, "Response"), null, false]);
-      if (more !== null) r.#more = { type: more.type, url: more.url, redirected: more.redirected, webSocket: null, cf: more.cf };
+      if (more !== undefined) r.#p[6] = { type: more.type, url: more.url, redirected: more.redirected, webSocket: null, cf: more.cf };
       return r;
     }
     get [Symbol.toStringTag]() {

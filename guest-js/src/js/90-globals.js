@@ -3,11 +3,10 @@
   // (started as a handle, so that several fetches run at once).
   const REDIRECT_MODES = ["follow", "manual", "error"];
 
+  // A Response from the host's parts of a network response, with its
+  // final URL and whether a redirect led there (Response's own getters).
   function fetchResponse(r) {
-    const res = makeResponse(r[0], r[1], r[2], r[3]);
-    O.defineProperty(res, "url", { value: r[4], enumerable: false, configurable: true });
-    O.defineProperty(res, "redirected", { value: r[5], enumerable: false, configurable: true });
-    return res;
+    return responseMeta(makeResponse(r[0], r[1], r[2], r[3]), { url: r[4], redirected: r[5] });
   }
 
   // A body to send whole: bytes, or a stream read to its end (outbound

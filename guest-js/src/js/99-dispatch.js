@@ -138,9 +138,21 @@
       }
       return res instanceof Response || res instanceof IntrinsicPromise ? res : asPromise(res);
     },
-    // The parts of the Response a `fetch` handler of `kind` answered with.
+    // What the Rust half sends of the Response a `fetch` handler of `kind`
+    // answered with: [status, statusText, header pairs, body bytes or null,
+    // streamed (null: no)]. A Response with raw header pairs and its bytes
+    // at hand (most: made from text, JSON or another instance's answer) is
+    // sent as its own parts, its body marked used; any other goes through
+    // responseParts.
     finishFetch(res, kind) {
-      return responseParts(checkResponse(res, kind));
+      const p = checkResponse(res, kind);
+      const src = p[3];
+      if (p[4] === null && !p[5] && (src === null || src instanceof Uint8Array) && !(p[2] instanceof Headers)) {
+        inst.streamedBody = null;
+        p[5] = true;
+        return p;
+      }
+      return responseParts(p);
     },
     // Calls an RPC method and returns its answer (or a promise of it, or of
     // a thenable it answered), settled and sent as `fetch`'s is: see there.
