@@ -367,4 +367,5 @@ fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
     assert_eq!(wrapped["status"], serde_json::json!([203, "From Facet"]));
     assert_eq!(wrapped["cookies"], serde_json::json!(["a=1", "b=2"]));
     assert_eq!(wrapped["type"], "application/json");
+    assert_eq!((&wrapped["usedAfterSend"], &wrapped["resent"]), (&serde_json::json!(true), &serde_json::json!("TypeError")), "a request sent on has its body used");
 }

@@ -546,7 +546,8 @@ fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Valu
 }
 
 /// A request from the runtime's `requestObject` (js/60-objects.js):
-/// [method, url, header pairs, body bytes or undefined].
+/// [method, url, header pairs, body bytes or null/undefined, ...] (a
+/// Request's own parts, or an array made for the host).
 fn to_request<'js>(req: &Array<'js>) -> Result<types::HttpRequest> {
     let headers: Vec<Vec<String>> = req.get(2)?;
     let body: Option<TypedArray<'js, u8>> = req.get(3)?;

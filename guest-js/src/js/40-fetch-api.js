@@ -376,7 +376,7 @@
   // already valid: lower-case names, normalized values, a parsed URL.
 
   let requestPairs; // (request) -> header pairs
-  let requestBody; // (request) -> its bytes (see takeBytes)
+  let requestWire; // (request) -> what the host is sent of it (see below)
 
   // (See Body for the parts array: fewer private fields make cheaper
   // objects, and the runtime makes a Request and a Response at every hop.)
@@ -454,7 +454,21 @@
         const h = r.#p[2];
         return h instanceof Headers ? headerPairs(h) : h;
       };
-      requestBody = (r) => takeBytes(r.#p);
+      // What the runtime's senders (stubs, facets, loaded code) hand the
+      // host: the Request's own parts while its headers are raw pairs and
+      // its body is bytes at hand or none (the body is then marked used),
+      // else [method, url, header pairs, body bytes or undefined] (see
+      // to_request in bridge.rs).
+      requestWire = (r) => {
+        const p = r.#p;
+        const h = p[2];
+        const src = p[3];
+        if (p[4] === null && !p[5] && (src === null || src instanceof Uint8Array) && !(h instanceof Headers)) {
+          if (src !== null) p[5] = true;
+          return p;
+        }
+        return [p[0], p[1], h instanceof Headers ? headerPairs(h) : h, takeBytes(p)];
+      };
     }
     get redirect() { const more = this.#p[6]; return more === undefined ? "follow" : more.redirect; }
     get signal() {

@@ -47,12 +47,11 @@
     );
   }
 
-  // A request for the host: [method, url, header pairs, body bytes or
-  // undefined] (see to_request in bridge.rs).
+  // A request for the host (see requestWire in 40-fetch-api.js and
+  // to_request in bridge.rs).
   function requestObject(input, init) {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-    const body = requestBody(req);
-    return [req.method, req.url, requestPairs(req), body];
+    return requestWire(req);
   }
 
   // A Response from another instance's answer: the parts the host made
