@@ -221,10 +221,11 @@
   //   more: the rarely set options (an object), absent while all have
   //   their defaults (see Request and Response)
   // The runtime's own constructions (TRUSTED) hand over a fresh array of
-  // six that the message keeps (a stream as src is its body as well). Request and Response are base classes, with
-  // Body.prototype spliced into their prototype chains: a derived class's
-  // construction (a super call, and fields of its own) costs twice a base
-  // class's, and the runtime makes a Request and a Response at every hop.
+  // six that the message keeps (a stream as src is its body as well).
+  // Request and Response are base classes, with Body.prototype spliced into
+  // their prototype chains: a derived class's construction (a super call,
+  // and fields of its own) costs twice a base class's, and the runtime
+  // makes a Request and a Response at every hop.
   let requestPartsOf; // (value) -> a Request's parts, or undefined
   let responsePartsOf; // (value) -> a Response's parts, or undefined
 
