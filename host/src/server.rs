@@ -65,8 +65,9 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
         ..options.runtime.clone()
     };
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
-    // The usage database opens (WAL, schema: ~1.5 ms) while the engine loads
-    // and the project compiles.
+    let runtime = Runtime::new(&runtime_options)?;
+    // The usage database opens (WAL, schema: ~1.5 ms) while the project
+    // compiles (while the engine loads, the other core checksums it).
     let usage = {
         let data_dir = data_dir.clone();
         tokio::task::spawn_blocking(move || -> Result<crate::usage::Usage> {
@@ -74,7 +75,6 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
             crate::usage::Usage::open(&data_dir)
         })
     };
-    let runtime = Runtime::new(&runtime_options)?;
     let (code, checked) = crate::worker::load_project_ready(&runtime, &config).await?;
     let usage = Arc::new(usage.await.context("opening the usage database")??);
     let registry = Registry::new(

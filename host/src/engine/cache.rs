@@ -78,13 +78,68 @@ fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
     format!("engine-{}-{:016x}", &digest[..24], h.finish())
 }
 
+/// The checksum of a cached engine, begun before the `Engine` that names
+/// its entry exists (see [`prefetch`]).
+pub struct Prefetched {
+    /// The file being checksummed (nothing when there is none to take).
+    path: std::sync::mpsc::Receiver<PathBuf>,
+    sum: std::thread::JoinHandle<std::io::Result<String>>,
+}
+
+/// Starts checksumming, on a thread of its own, the cache entry of
+/// `source` that was last used: creating the engine that [`load`] needs
+/// for the entry's key (its configuration's hash) takes about a
+/// millisecond, and the checksum 1-3 ms, which then run side by side.
+/// `load` uses the result only for the entry its key names.
+pub fn prefetch(source: &Source<'_>, cache_dir: &Path) -> Option<Prefetched> {
+    let prefix = format!("engine-{}-", &source.digest[..24]);
+    let dir = cache_dir.to_path_buf();
+    let (found, path) = std::sync::mpsc::channel();
+    let sum = std::thread::Builder::new()
+        .name("facets-checksum".into())
+        .spawn(move || {
+            let file = last_used_entry(&dir, &prefix).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+            let _ = found.send(file.clone());
+            checksum_of(&file)
+        })
+        .ok()?;
+    Some(Prefetched { path, sum })
+}
+
+/// The compiled file of the entry named `prefix…` that a load used last (a
+/// load marks its `.crc` file as used).
+fn last_used_entry(dir: &Path, prefix: &str) -> Option<PathBuf> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(key) = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|k| k.strip_suffix(".crc")) else { continue };
+        let Ok(used) = entry.metadata().and_then(|m| m.modified()) else { continue };
+        if newest.as_ref().is_none_or(|(t, _)| used > *t) {
+            newest = Some((used, dir.join(format!("{prefix}{key}.cwasm"))));
+        }
+    }
+    newest.map(|(_, path)| path)
+}
+
 /// Loads the compiled engine from `cache_dir`, compiling and storing it when
 /// the cache has no valid copy. Returns the component and whether it was a hit.
 pub fn load(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) -> Result<(Component, bool)> {
+    load_prefetched(engine, source, cache_dir, None)
+}
+
+/// [`load`], with the checksum [`prefetch`] began.
+pub fn load_prefetched(
+    engine: &wasmtime::Engine,
+    source: &Source<'_>,
+    cache_dir: &Path,
+    prefetched: Option<Prefetched>,
+) -> Result<(Component, bool)> {
     let key = cache_key(engine, &source.digest);
     let path = cache_dir.join(format!("{key}.cwasm"));
     let crc_path = cache_dir.join(format!("{key}.crc"));
-    if let Some(component) = try_load(engine, &path, &crc_path) {
+    // (Another entry's checksum is left to finish on its own.)
+    let prefetched = prefetched.filter(|p| p.path.recv().is_ok_and(|file| file == path)).map(|p| p.sum);
+    if let Some(component) = try_load(engine, &path, &crc_path, prefetched) {
         // Marks the entry as used (see `prune`); a read-only cache is fine.
         let _ = std::fs::File::options().append(true).open(&crc_path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
         return Ok((component, true));
@@ -131,17 +186,26 @@ fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
     }
 }
 
-fn try_load(engine: &wasmtime::Engine, path: &Path, crc_path: &Path) -> Option<Component> {
+fn try_load(
+    engine: &wasmtime::Engine,
+    path: &Path,
+    crc_path: &Path,
+    prefetched: Option<std::thread::JoinHandle<std::io::Result<String>>>,
+) -> Option<Component> {
     let expected = std::fs::read_to_string(crc_path).ok()?;
-    // The checksum (0.7-2 ms, mostly faulting the file's pages in) runs on
-    // another thread while this one maps and parses the file; the component
-    // is returned only if the checksum matches, and nothing of it has run
-    // before then.
-    let (deserialized, sum) = std::thread::scope(|scope| {
-        let sum = scope.spawn(|| checksum_of(path));
-        let deserialized = deserialize(engine, path);
-        (deserialized, sum.join())
-    });
+    // The checksum (1-3 ms, mostly faulting the file's pages in) runs on
+    // another thread (begun by `prefetch`, or here) while this one maps and
+    // parses the file; the component is returned only if the checksum
+    // matches, and nothing of it has run before then.
+    let sum = match prefetched {
+        Some(sum) => sum,
+        None => {
+            let path = path.to_path_buf();
+            std::thread::Builder::new().name("facets-checksum".into()).spawn(move || checksum_of(&path)).ok()?
+        }
+    };
+    let deserialized = deserialize(engine, path);
+    let sum = sum.join();
     if !matches!(sum, Ok(Ok(ref sum)) if *sum == expected.trim()) {
         tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
         return None;
@@ -301,6 +365,54 @@ mod tests {
         assert!(dir.path().join(format!("{current}.cwasm")).exists(), "an entry used today was removed");
         prune(dir.path(), "another", std::time::SystemTime::now() + UNUSED_FOR * 2);
         assert!(!dir.path().join(format!("{current}.cwasm")).exists() && !crc.exists(), "an entry unused for two months stayed");
+    }
+
+    /// A checksum begun before the engine existed ([`prefetch`]) counts for
+    /// the entry it was taken of, corrupt or not, and for no other entry.
+    #[test]
+    fn a_prefetched_checksum_counts_only_for_its_own_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine();
+        let source = Source::of(COMPONENT);
+        let prefix = format!("engine-{}-", &source.digest()[..24]);
+        assert!(last_used_entry(dir.path(), &prefix).is_none(), "nothing is cached yet");
+        let fetched = prefetch(&source, dir.path()).expect("a thread");
+        let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("compiles");
+        assert!(!hit, "an empty cache cannot hit");
+        let stored = last_used_entry(dir.path(), &prefix).expect("the entry just stored");
+        assert!(stored.exists(), "{}", stored.display());
+        let fetched = prefetch(&source, dir.path()).expect("the entry just stored");
+        let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("loads");
+        assert!(hit, "the prefetched checksum of a sound entry is taken");
+
+        let cwasm = std::fs::read_dir(dir.path())
+            .expect("cache dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .expect("a cached file");
+        let sound = std::fs::read(&cwasm).expect("read");
+        let mut bytes = sound.clone();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&cwasm, &bytes).expect("corrupt it");
+        let fetched = prefetch(&source, dir.path()).expect("the corrupt entry");
+        let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("a corrupt cache is rebuilt");
+        assert!(!hit, "a corrupt file must not be used");
+
+        // Another entry of the same engine (another configuration's), used
+        // more recently, holding the bytes this entry's checksum file
+        // expects: its checksum must not be taken for this entry, corrupt again.
+        std::fs::write(&cwasm, &bytes).expect("corrupt it again");
+        let other = dir.path().join(format!("engine-{}-ffffffffffffffff.cwasm", &source.digest()[..24]));
+        std::fs::write(&other, &sound).expect("write");
+        let other_crc = other.with_extension("crc");
+        std::fs::write(&other_crc, checksum(&sound)).expect("write");
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        std::fs::File::options().append(true).open(&other_crc).and_then(|f| f.set_modified(later)).expect("used last");
+        assert_eq!(last_used_entry(dir.path(), &prefix), Some(other));
+        let fetched = prefetch(&source, dir.path()).expect("the other entry, used last");
+        let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("rebuilt");
+        assert!(!hit, "another entry's checksum was taken for this one");
     }
 
     #[test]

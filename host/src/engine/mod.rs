@@ -383,7 +383,13 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(slots: u32, max_memory_bytes: usize, source: &cache::Source<'_>, cache_dir: &std::path::Path) -> Result<Pool> {
+    fn new(
+        slots: u32,
+        max_memory_bytes: usize,
+        source: &cache::Source<'_>,
+        cache_dir: &std::path::Path,
+        prefetched: Option<cache::Prefetched>,
+    ) -> Result<Pool> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -408,7 +414,7 @@ impl Pool {
         let engine = wasmtime::Engine::new(&config)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
-        let (component, hit) = cache::load(&engine, source, cache_dir)?;
+        let (component, hit) = cache::load_prefetched(&engine, source, cache_dir, prefetched)?;
         tracing::debug!(cache_hit = hit, slots = n, "engine component ready");
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -446,7 +452,7 @@ impl Builder {
                 Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
                 None => cache::Source::built_in(),
             };
-            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir) {
+            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None) {
                 Ok(pool) => {
                     let _ = self.full.set(Arc::new(pool));
                     // New instances no longer come from the boot pool: it goes
@@ -516,12 +522,14 @@ impl Runtime {
             None => cache::Source::built_in(),
         };
 
+        // The checksum of the cached engine starts now, beside the engine's creation.
+        let prefetched = cache::prefetch(&source, &options.cache_dir);
         let full = Arc::new(std::sync::OnceLock::new());
         let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot pool compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
-            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir)?);
+            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched)?);
             let builder = Builder {
                 slots: n,
                 max_memory_bytes: options.max_memory_bytes,
@@ -534,7 +542,7 @@ impl Runtime {
             };
             (builder.boot.clone(), Some(builder))
         } else {
-            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir)?));
+            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched)?));
             let _ = ready_tx.send(Some(Ok(())));
             (Arc::new(std::sync::Mutex::new(None)), None)
         };
