@@ -288,6 +288,23 @@ fn two_facets_of_one_supervisor_have_separate_storage_and_globals() {
     assert_eq!(get_json(&host, "/lab/iso/supervisor-globals")["type"], "undefined", "the supervisor's globals");
 }
 
+/// The Worker Loader's objects show supervisor code workerd's members and no
+/// internals, and facets.get takes only a class the loader made.
+#[test]
+fn loader_objects_show_only_workerds_members_and_a_forged_class_is_refused() {
+    let host = TestHost::start(fixture("facets_lab"));
+    let shape = get_json(&host, "/lab/shape/loader-shape");
+    assert_eq!(shape["workerProto"], serde_json::json!(["constructor", "getDurableObjectClass", "getEntrypoint"]), "{shape}");
+    assert_eq!(shape["workerOwn"], serde_json::json!([]), "{shape}");
+    assert_eq!(shape["workerTag"], "[object WorkerStub]", "{shape}");
+    assert_eq!(shape["classProto"], serde_json::json!(["constructor"]), "{shape}");
+    assert_eq!(shape["classOwn"], serde_json::json!([]), "{shape}");
+    assert_eq!(shape["classTag"], "[object DurableObjectClass]", "{shape}");
+    assert_eq!(shape["forged"]["name"], "TypeError", "{shape}");
+    assert!(contains(&shape["forged"]["message"], "worker.getDurableObjectClass()"), "{shape}");
+    assert_eq!(shape["real"], "v1:1", "{shape}");
+}
+
 // --- abort and delete --------------------------------------------------------
 
 #[test]

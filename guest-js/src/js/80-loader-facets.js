@@ -69,6 +69,10 @@
     };
   }
 
+  // (Functions of the classes' static blocks rather than methods: workerd's
+  // WorkerStub and DurableObjectClass show no members of the runtime's own.)
+  let workerKey; // (stub) -> a promise of the loader's key for its code, loading it first if need be
+  let classParts; // (value) -> [its WorkerStub, its class name] for a DurableObjectClass, else undefined
   class WorkerStub {
     #binding;
     #id;
@@ -79,15 +83,20 @@
       this.#id = id;
       this.#getCode = getCode;
     }
-    async _key() {
-      if (this.#id !== null) {
-        if (host.loaderHas(this.#binding, this.#id)) return this.#id;
-      } else if (this.#key !== null) {
-        return this.#key;
-      }
-      const code = normalizeWorkerCode(await this.#getCode());
-      this.#key = host.loaderLoad(this.#binding, this.#id === null ? undefined : this.#id, code);
-      return this.#key;
+    static {
+      workerKey = async (stub) => {
+        if (stub.#id !== null) {
+          if (host.loaderHas(stub.#binding, stub.#id)) return stub.#id;
+        } else if (stub.#key !== null) {
+          return stub.#key;
+        }
+        const code = normalizeWorkerCode(await stub.#getCode());
+        stub.#key = host.loaderLoad(stub.#binding, stub.#id === null ? undefined : stub.#id, code);
+        return stub.#key;
+      };
+    }
+    get [Symbol.toStringTag]() {
+      return "WorkerStub";
     }
     getEntrypoint(name, _options) {
       return new EntrypointStub(this, name === undefined || name === null ? undefined : String(name));
@@ -109,20 +118,25 @@
     }
     static {
       entrypointCall = async (stub, method, args) =>
-        decode(host.loaderCall(await stub.#worker._key(), stub.#entry, method, serialize(args)));
+        decode(host.loaderCall(await workerKey(stub.#worker), stub.#entry, method, serialize(args)));
     }
     async fetch(input, init) {
       if (this === null || typeof this !== "object" || !(#worker in this)) throw new TypeError(ILLEGAL_INVOCATION);
       const req = requestObject(input, init);
-      return fromResponseArray(host.loaderFetch(await this.#worker._key(), this.#entry, req));
+      return fromResponseArray(host.loaderFetch(await workerKey(this.#worker), this.#entry, req));
     }
   }
   O.setPrototypeOf(EntrypointStub.prototype, rpcMethods(entrypointCall));
 
   class DurableObjectClass {
+    #worker;
+    #name;
     constructor(worker, name) {
-      O.defineProperty(this, "_worker", { value: worker });
-      O.defineProperty(this, "_name", { value: name });
+      this.#worker = worker;
+      this.#name = name;
+    }
+    static {
+      classParts = (v) => (v !== null && typeof v === "object" && #worker in v ? [v.#worker, v.#name] : undefined);
     }
     get [Symbol.toStringTag]() {
       return "DurableObjectClass";
@@ -164,7 +178,8 @@
       facetCall = (stub, method, args) => {
         const g = stub.#generation;
         if (g !== null) return decode(host.facetCall(stub.#name, g, method, serialize(args)));
-        return facetEnsure(stub).then((g) => decode(host.facetCall(stub.#name, g, method, serialize(args))));
+        // (An await, not `.then`: code may have replaced Promise.prototype.then.)
+        return (async () => decode(host.facetCall(stub.#name, await facetEnsure(stub), method, serialize(args))))();
       };
       // Starts the facet unless it runs; its generation. (A function rather
       // than a private method: a class with private methods stamps each new
@@ -172,16 +187,16 @@
       facetEnsure = async (stub) => {
         if (stub.#generation !== null) return stub.#generation;
         const options = await stub.#getStartupOptions();
-        const cls = options && options.class;
-        if (!(cls instanceof DurableObjectClass)) {
+        const cls = classParts(options && options.class);
+        if (cls === undefined) {
           throw new TypeError("facets.get: the callback must return { class } with a class from worker.getDurableObjectClass()");
         }
         const id = options.id;
         if (id !== undefined && !(id instanceof DurableObjectId)) {
           throw new TypeError("facets.get: the callback's id must be a DurableObjectId (e.g. from idFromName)");
         }
-        const key = await cls._worker._key();
-        stub.#generation = host.facetStart(stub.#name, key, cls._name, id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
+        const key = await workerKey(cls[0]);
+        stub.#generation = host.facetStart(stub.#name, key, cls[1], id === undefined ? undefined : id.toString(), id === undefined ? undefined : id.name);
         return stub.#generation;
       };
       facetFetchStarting = async (stub, req) => fromResponseArray(host.facetFetch(stub.#name, await facetEnsure(stub), req));
