@@ -385,11 +385,7 @@ mod tests {
         let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("loads");
         assert!(hit, "the prefetched checksum of a sound entry is taken");
 
-        let cwasm = std::fs::read_dir(dir.path())
-            .expect("cache dir")
-            .map(|e| e.expect("entry").path())
-            .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
-            .expect("a cached file");
+        let cwasm = stored;
         let sound = std::fs::read(&cwasm).expect("read");
         let mut bytes = sound.clone();
         let mid = bytes.len() / 2;
