@@ -119,11 +119,27 @@ fn main() -> anyhow::Result<()> {
         };
         let new = open_all()?;
         let existing = open_all()?;
+        // The same with LIVE other databases open, as in a server with that
+        // many live objects (each new open walks SQLite's list of open files).
+        const LIVE: usize = 1000;
+        let live: Vec<Database> = (0..LIVE)
+            .map(|i| Database::open(&dir.path().join("live").join(format!("{i:04}")).join("state.sqlite"), &storage))
+            .collect::<Result<_, _>>()?;
+        let crowded: Vec<_> = (0..N).map(|i| dir.path().join("crowded").join(format!("{i:04}")).join("state.sqlite")).collect();
+        let mut new_crowded = Vec::new();
+        for path in &crowded {
+            let t = Instant::now();
+            let db = Database::open(path, &storage)?;
+            new_crowded.push(t.elapsed());
+            drop(db);
+        }
+        drop(live);
         println!("\nopening an object's database, {N} each (median µs; durability {:?})\n", storage.durability);
         println!("| {:<14} | {:>10} |", "database", "open");
         println!("|{:-<16}|{:->12}|", "", "");
         println!("| {:<14} | {:>10.1} |", "new", median(new));
         println!("| {:<14} | {:>10.1} |", "existing", median(existing));
+        println!("| {:<14} | {:>10.1} |", format!("new, {LIVE} open"), median(new_crowded));
         Ok(())
     })
 }
