@@ -223,11 +223,21 @@ fn a_facet_that_never_stores_anything_leaves_no_database() {
     assert_eq!(get_json(&host, "/lab/quiet/facet/f/global-set")["x"], 1);
     let lab = host.data_dir.join("Lab");
     assert_eq!(databases_under(&lab), Vec::<PathBuf>::new());
+    // Nor any folder: the runtime guesses that new code stores and opens its
+    // database ahead, and gives up what that made when the guess was wrong.
+    let left: Vec<_> = std::fs::read_dir(&lab).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    assert_eq!(left, Vec::<PathBuf>::new(), "left behind under {}", lab.display());
     assert_eq!(get_json(&host, "/lab/quiet/facet/f/kv-put?key=k&value=v")["ok"], true);
     let made = databases_under(&lab);
     assert_eq!(made.len(), 1, "{made:?}");
     assert!(made[0].parent().is_some_and(|d| d.ends_with("facets")), "not the facet's: {made:?}");
     assert_eq!(get_json(&host, "/lab/quiet/facet/f/kv-get?key=k")["value"], "v");
+    // A new facet of the same code (whose facets store now: opened ahead)
+    // that stores in its first event has its own database.
+    assert_eq!(get_json(&host, "/lab/quiet/facet/g/kv-put?key=k&value=w")["ok"], true);
+    assert_eq!(get_json(&host, "/lab/quiet/facet/g/kv-get?key=k")["value"], "w");
+    assert_eq!(get_json(&host, "/lab/quiet/facet/f/kv-get?key=k")["value"], "v");
+    assert_eq!(databases_under(&lab).len(), 2, "{:?}", databases_under(&lab));
 }
 
 #[test]

@@ -20,6 +20,9 @@ impl HostState {
         if let Some(started) = opening {
             let kind = if self.label.facet.is_empty() { Starting::Object } else { Starting::Facet };
             crate::metrics::metrics().start_phase(kind, Phase::StorageOpen, started.elapsed());
+            if kind == Starting::Facet && matches!(db, Some(Ok(_))) {
+                self.services.note_facet_code_stores(&self.label.code, true);
+            }
         }
         match db {
             Some(db) => db.map_err(storage_error),
@@ -278,7 +281,13 @@ impl HostState {
         runtime.make_room(&*self.services).await.map_err(|e| JsError::new("Error", e.to_string()))?;
         let stem = facet_file_stem(name);
         // Opened when the facet's code first uses storage, as an object's is.
-        let storage = crate::storage::Storage::lazy(dir.join(format!("{stem}.sqlite")), self.services.storage_options(), Box::new(|| Ok(())));
+        let path = dir.join(format!("{stem}.sqlite"));
+        let storage = if self.services.facet_code_stores(key) {
+            // Opened on another thread while the instance is made and loaded.
+            crate::storage::Storage::ahead(path, self.services.storage_options())
+        } else {
+            crate::storage::Storage::lazy(path, self.services.storage_options(), Box::new(|| Ok(())))
+        };
         let label = Label {
             namespace: self.label.namespace.clone(),
             object: self.label.object.clone(),
@@ -404,6 +413,13 @@ impl HostState {
                             tracing::error!("facet \"{name}\": waitUntil: {}", super::describe_trap(&trap));
                         }
                     }
+                }
+                // Opened ahead for code that stored before, and not used by
+                // this first event: given up (and the guess with it).
+                if let Some(slot) = self.facets.get_mut(name)
+                    && slot.instance.state_mut().storage.settle_ahead()
+                {
+                    self.services.note_facet_code_stores(&slot.instance.state().label.code, false);
                 }
                 result
             }

@@ -157,6 +157,15 @@ pub trait Services: Send + Sync + 'static {
     fn runtime(&self) -> Arc<Runtime>;
     /// Storage settings for facets' databases.
     fn storage_options(&self) -> crate::storage::StorageOptions;
+    /// Whether a new facet of loaded code `key` is expected to store, so
+    /// that its database is opened ahead (see [`crate::storage::Storage::ahead`]):
+    /// unless its last facet's first event did not.
+    fn facet_code_stores(&self, _key: &str) -> bool {
+        false
+    }
+    /// Whether a facet of loaded code `key` stored (opened its database) or
+    /// ran its first event without storing.
+    fn note_facet_code_stores(&self, _key: &str, _stored: bool) {}
     /// Frees instance slots by evicting idle objects (least recently used
     /// first); whether anything was evicted.
     fn evict_idle(&self) -> bool {

@@ -92,6 +92,9 @@ pub struct Registry {
     objects: Mutex<HashMap<ObjectKey, ObjectEntry>>,
     entry_pool: Mutex<Vec<Instance>>,
     loaded: Mutex<lru::LruCache<String, Arc<crate::engine::Worker>>>,
+    /// Loaded code whose last new facet ran its first event without storing
+    /// (the others' facets have their databases opened ahead).
+    code_without_storage: Mutex<lru::LruCache<String, ()>>,
     this: Weak<Registry>,
     tasks: tokio_util::task::TaskTracker,
     usage: Arc<crate::usage::Usage>,
@@ -155,6 +158,9 @@ impl Registry {
             objects: Mutex::new(HashMap::new()),
             entry_pool: Mutex::new(Vec::new()),
             loaded: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(LOADER_CACHE_ENTRIES).expect("non-zero"),
+            )),
+            code_without_storage: Mutex::new(lru::LruCache::new(
                 std::num::NonZeroUsize::new(LOADER_CACHE_ENTRIES).expect("non-zero"),
             )),
             this: this.clone(),
@@ -578,6 +584,19 @@ impl Services for Registry {
 
     fn storage_options(&self) -> StorageOptions {
         self.options.storage.clone()
+    }
+
+    fn facet_code_stores(&self, key: &str) -> bool {
+        !self.code_without_storage.lock().expect("hint lock").contains(key)
+    }
+
+    fn note_facet_code_stores(&self, key: &str, stored: bool) {
+        let mut without = self.code_without_storage.lock().expect("hint lock");
+        if stored {
+            without.pop(key);
+        } else {
+            without.put(key.to_string(), ());
+        }
     }
 
     fn host_limits(&self) -> crate::settings::HostLimits {

@@ -2,6 +2,11 @@
 //! object that never stores anything costs no file, no connection and no
 //! start-up time (opening a new file, switching it to WAL and creating the
 //! kv table is the largest part of a new object's storage cost).
+//!
+//! A facet whose code is expected to store has its database opened *ahead*:
+//! on a blocking thread, from the moment the facet starts, while its instance
+//! is made and its code loaded on this one (see [`Storage::ahead`]). If its
+//! first event did not store after all, what the open made is removed again.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,26 +23,62 @@ pub enum Storage {
     None,
     /// A database at `path`, not opened yet. `in_event`: an event is open, so
     /// the database begins one as soon as it opens.
-    Unopened { path: PathBuf, options: StorageOptions, in_event: bool, admit: Option<Admit> },
+    Unopened { path: PathBuf, options: StorageOptions, in_event: bool, admit: Option<Admit>, ahead: Option<Ahead> },
     Open(Database),
 }
 
 impl Storage {
     /// The database at `path`, opened on first use, once `admit` allows it.
     pub fn lazy(path: PathBuf, options: StorageOptions, admit: Admit) -> Storage {
-        Storage::Unopened { path, options, in_event: false, admit: Some(admit) }
+        Storage::Unopened { path, options, in_event: false, admit: Some(admit), ahead: None }
+    }
+
+    /// The database at `path`, opened now on a blocking thread of the tokio
+    /// runtime (a facet's: no admission), taken by the first use. Unless
+    /// taken, [`Storage::settle_ahead`] (after the facet's first event) or
+    /// dropping this closes it and removes the file and folders the open made.
+    pub fn ahead(path: PathBuf, options: StorageOptions) -> Storage {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (p, o) = (path.clone(), options.clone());
+        tokio::task::spawn_blocking(move || {
+            let made = missing_dirs(&p);
+            let existed = p.exists();
+            let _ = tx.send(Opened { db: open_waiting(&p, &o), made, existed });
+        });
+        Storage::Unopened { path, options, in_event: false, admit: None, ahead: Some(Ahead { rx: Some(rx) }) }
+    }
+
+    /// Whether a database opened ahead is still waiting to be used.
+    pub fn has_ahead(&self) -> bool {
+        matches!(self, Storage::Unopened { ahead: Some(_), .. })
+    }
+
+    /// Gives up a database opened ahead and not used: it is closed and, if
+    /// the open made it, removed with the folders made for it. `true` if
+    /// there was one (the code did not store, contrary to the guess).
+    pub fn settle_ahead(&mut self) -> bool {
+        match self {
+            Storage::Unopened { ahead, .. } => ahead.take().is_some(),
+            _ => false,
+        }
     }
 
     /// The database, opening it now if it is not open yet; `None` for an
     /// instance without storage.
     pub fn database(&mut self) -> Option<Result<&mut Database, StorageError>> {
-        if let Storage::Unopened { path, options, in_event, admit } = self {
+        if let Storage::Unopened { path, options, in_event, admit, ahead } = self {
             if let Some(admit) = admit
                 && let Err(refused) = admit()
             {
                 return Some(Err(StorageError::Refused(refused)));
             }
-            let mut db = match open_waiting(path, options) {
+            // Opened ahead: its result, whatever it is (an error is tried
+            // again here, where it reaches the code).
+            let opened = match ahead.take().and_then(Ahead::take) {
+                Some(Ok(db)) => Ok(db),
+                _ => open_waiting(path, options),
+            };
+            let mut db = match opened {
                 Ok(db) => db,
                 Err(e) => return Some(Err(e)),
             };
@@ -91,6 +132,62 @@ impl Storage {
             Storage::None => Ok(()),
         }
     }
+}
+
+/// A database being opened ahead (see [`Storage::ahead`]).
+pub struct Ahead {
+    rx: Option<std::sync::mpsc::Receiver<Opened>>,
+}
+
+/// What an open ahead did.
+struct Opened {
+    db: Result<Database, StorageError>,
+    /// The folders it made (missing when it began), outermost first.
+    made: Vec<PathBuf>,
+    /// Whether the file was there before.
+    existed: bool,
+}
+
+impl Ahead {
+    /// Waits for the open's result (the database is then the caller's).
+    fn take(mut self) -> Option<Result<Database, StorageError>> {
+        Some(self.rx.take()?.recv().ok()?.db)
+    }
+}
+
+impl Drop for Ahead {
+    /// Not taken: waits for the open (an open's time; longer only if
+    /// `open_waiting` waits for a lock), closes the database and removes
+    /// what the open made, so that a facet that does not store leaves
+    /// nothing behind.
+    fn drop(&mut self) {
+        let Some(rx) = self.rx.take() else { return };
+        let Ok(Opened { db: Ok(db), made, existed }) = rx.recv() else { return };
+        let path = db.path().to_path_buf();
+        drop(db);
+        if existed {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        for dir in made.iter().rev() {
+            // Only if empty: something else may have been put there meanwhile.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The folders above `path` that do not exist yet, outermost first.
+fn missing_dirs(path: &std::path::Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        .map(std::path::Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
 }
 
 /// Opens a database, waiting up to a second while another connection still

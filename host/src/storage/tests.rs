@@ -750,3 +750,74 @@ fn new_databases_start_from_the_template_and_leave_no_scratch_files() {
         assert!(left.is_empty(), "scratch files left in {}: {left:?}", path.parent().unwrap().display());
     }
 }
+
+// --- databases opened ahead (a facet's, see `Storage::ahead`) -------------------
+
+/// Every entry under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        found.push(path.strip_prefix(dir).unwrap().display().to_string());
+        if path.is_dir() {
+            found.extend(tree(&path).into_iter().map(|p| format!("{}/{p}", entry.file_name().to_string_lossy())));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_database_opened_ahead_is_the_one_its_first_use_gets() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("obj/facets/app.sqlite");
+    let mut storage = rt.block_on(async { Storage::ahead(path.clone(), StorageOptions::default()) });
+    assert!(storage.has_ahead());
+    storage.begin_event().unwrap();
+    let db = storage.database().expect("has storage").expect("opens");
+    db.kv_put("k", b"v").unwrap();
+    storage.commit_event().unwrap();
+    assert!(!storage.has_ahead());
+    // Taken: giving it up afterwards is a no-op, and the data stays.
+    assert!(!storage.settle_ahead());
+    drop(storage);
+    let mut again = Database::open(&path, &StorageOptions::default()).unwrap();
+    assert_eq!(again.kv_get("k").unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn a_database_opened_ahead_and_not_used_leaves_nothing_behind() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("obj")).unwrap();
+    std::fs::write(dir.path().join("obj/other"), b"not ours").unwrap();
+    let path = dir.path().join("obj/facets/app.sqlite");
+    // Given up after the first event...
+    let mut storage = rt.block_on(async { Storage::ahead(path.clone(), StorageOptions::default()) });
+    assert!(storage.settle_ahead());
+    assert!(!storage.has_ahead());
+    assert_eq!(tree(dir.path()), ["obj", "obj/other"]);
+    // ...and then used after all: opened then, as a lazy one is.
+    let db = storage.database().expect("has storage").expect("opens");
+    db.kv_put("k", b"v").unwrap();
+    drop(storage);
+    assert!(path.exists());
+    // ...or dropped untaken (the instance went): the same, for a new file.
+    std::fs::remove_dir_all(dir.path().join("obj/facets")).unwrap();
+    let storage = rt.block_on(async { Storage::ahead(path.clone(), StorageOptions::default()) });
+    drop(storage);
+    assert_eq!(tree(dir.path()), ["obj", "obj/other"]);
+}
+
+#[test]
+fn a_database_that_existed_stays_when_opened_ahead_is_given_up() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("facets/app.sqlite");
+    Database::open(&path, &StorageOptions::default()).unwrap().kv_put("k", b"kept").unwrap();
+    let mut storage = rt.block_on(async { Storage::ahead(path.clone(), StorageOptions::default()) });
+    assert!(storage.settle_ahead());
+    let mut db = Database::open(&path, &StorageOptions::default()).unwrap();
+    assert_eq!(db.kv_get("k").unwrap().as_deref(), Some(&b"kept"[..]));
+}
