@@ -183,6 +183,14 @@ def measure_latencies(kind, args, n=200):
     res = {"cmd": " ".join(s.cmd)}
     try:
         s.post("warmup", "warmup-code", app_source("warmup"))
+        # The floor under every latency row: the same client's request
+        # answered by the entry worker itself (no ?app: "ok", no object).
+        floor = []
+        for _ in range(n):
+            ms, body = s.post("", "", "")
+            assert body == "ok", body
+            floor.append(ms)
+        res["floor"] = (pct(floor, 0.5), pct(floor, 0.99))
         new_app = []
         for i in range(n):
             ms, body = s.post(f"new-{i}", f"code-{i}", app_source(i))
@@ -273,6 +281,7 @@ def main():
     wrk_how = f["warm"][3]
     rows = [
         ("process start → first response (ms, median of 5)", f["start"], w["start"]),
+        (f"floor: request the entry worker answers itself, p50 (ms, {args.n} requests)", f["floor"][0], w["floor"][0]),
         (f"new app, p50 (ms, {args.n} apps, unique source)", f["new_app"][0], w["new_app"][0]),
         (f"new app, p99 (ms)", f["new_app"][1], w["new_app"][1]),
         (f"new object, loaded code, p50 (ms, {args.n} objects)", f["new_obj"][0], w["new_obj"][0]),
