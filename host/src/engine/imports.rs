@@ -280,10 +280,11 @@ impl HostState {
         let runtime = self.services.runtime();
         runtime.make_room(&*self.services).await.map_err(|e| JsError::new("Error", e.to_string()))?;
         let stem = facet_file_stem(name);
-        // Opened when the facet's code first uses storage, as an object's is.
+        // Made when the facet's code first uses storage, as an object's is;
+        // opened ahead (on another thread, while the instance is made and
+        // loaded) when the code is expected to store.
         let path = dir.join(format!("{stem}.sqlite"));
         let storage = if self.services.facet_code_stores(key) {
-            // Opened on another thread while the instance is made and loaded.
             crate::storage::Storage::ahead(path, self.services.storage_options())
         } else {
             crate::storage::Storage::lazy(path, self.services.storage_options(), Box::new(|| Ok(())))
@@ -414,8 +415,9 @@ impl HostState {
                         }
                     }
                 }
-                // Opened ahead for code that stored before, and not used by
-                // this first event: given up (and the guess with it).
+                // Opened ahead on a guess (new code, or code whose last new
+                // facet stored) and not used by this first event: given up,
+                // and the next facet of this code opens lazily.
                 if let Some(slot) = self.facets.get_mut(name)
                     && slot.instance.state_mut().storage.settle_ahead()
                 {
