@@ -229,17 +229,30 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
 pub async fn load_project_ready(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<(WorkerCode, Instance)> {
     let sources = crate::config::collect_modules(config)?;
     let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut instance = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
+    // Modules compiled at an earlier start with this engine come from the
+    // cache; the others are compiled in an instance made for them.
+    let mut compiler: Option<Instance> = None;
     let mut modules = Vec::with_capacity(sources.len());
     for m in &sources {
         let content = match &m.content {
-            ModuleFile::Js(source) => ModuleContent::JsBytecode(
-                instance
-                    .compile(&m.name, source)
-                    .await
-                    .map_err(anyhow::Error::from)?
-                    .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?,
-            ),
+            ModuleFile::Js(source) => ModuleContent::JsBytecode(match runtime.cached_bytecode(&m.name, source) {
+                Some(bytecode) => bytecode,
+                None => {
+                    let instance = match &mut compiler {
+                        Some(i) => i,
+                        None => compiler.insert(
+                            runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?,
+                        ),
+                    };
+                    let bytecode = instance
+                        .compile(&m.name, source)
+                        .await
+                        .map_err(anyhow::Error::from)?
+                        .map_err(|e| anyhow!("{}", describe_js_error(&e, &root)))?;
+                    runtime.keep_bytecode(&m.name, source, &bytecode);
+                    bytecode
+                }
+            }),
             ModuleFile::Text(text) => ModuleContent::Text(text.clone()),
             ModuleFile::Json(text) => {
                 // Checked here so that the error names the file and position
@@ -293,7 +306,7 @@ pub async fn load_project_ready(runtime: &Arc<Runtime>, config: &ProjectConfig) 
     // stop the server at start-up rather than fail every request.
     // A new instance: the one that compiled still holds the modules it declared
     // (with their source, which loaded bytecode does not have).
-    drop(instance);
+    drop(compiler);
     let mut check = runtime.instantiate(no_services(runtime), Label::default(), crate::storage::Storage::None).await?;
     check.load(&worker).await.map_err(anyhow::Error::from)?.map_err(|e| {
         match import_position(&e, &sources) {

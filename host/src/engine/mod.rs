@@ -514,9 +514,22 @@ pub struct Runtime {
     outbound: Arc<outbound::Outbound>,
     max_event_wall_ms: u32,
     max_streamed_response_bytes: u64,
+    /// The project's compiled modules, kept across restarts.
+    code_cache: cache::CodeCache,
 }
 
 impl Runtime {
+    /// The bytecode of a project module compiled before with this engine
+    /// (see [`cache::CodeCache`]).
+    pub fn cached_bytecode(&self, name: &str, source: &str) -> Option<Vec<u8>> {
+        self.code_cache.get(name, source)
+    }
+
+    /// Keeps a project module's bytecode for the next start.
+    pub fn keep_bytecode(&self, name: &str, source: &str, bytecode: &[u8]) {
+        self.code_cache.put(name, source, bytecode);
+    }
+
     pub fn new(options: &RuntimeOptions) -> Result<Arc<Runtime>> {
         let n = options.max_instances.max(1);
         let engine_path = std::env::var_os("FACETS_ENGINE").map(PathBuf::from).or_else(|| options.engine_path.clone());
@@ -531,6 +544,7 @@ impl Runtime {
             None => cache::Source::built_in(),
         };
 
+        let code_cache = cache::CodeCache::new(&options.cache_dir, source.digest());
         // The checksum of the cached engine starts now, beside the engine's creation.
         let prefetched = cache::prefetch(&source, &options.cache_dir);
         let full = Arc::new(std::sync::OnceLock::new());
@@ -599,6 +613,7 @@ impl Runtime {
             outbound: Arc::new(outbound::Outbound::new(options.outbound.clone())),
             max_event_wall_ms: options.max_event_wall_ms,
             max_streamed_response_bytes: options.max_streamed_response_bytes,
+            code_cache,
         }))
     }
 
@@ -1084,6 +1099,58 @@ mod tests {
             };
             let trap = joined.unwrap().expect_err("a spin ends in a trap");
             assert!(matches!(trap.downcast_ref::<LimitError>(), Some(LimitError::Cpu(50))), "{trap:#}");
+        });
+    }
+
+    /// The project's modules are compiled once per engine and source: a
+    /// later start takes the cached bytecode (shown by an entry planted
+    /// with another module's bytecode, which is what then runs); a changed
+    /// source is compiled anew, and an entry whose checksum fails is
+    /// compiled again and replaced.
+    #[test]
+    fn the_projects_bytecode_is_cached_per_source_and_a_corrupt_entry_is_compiled_again() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let runtime = Runtime::new(&RuntimeOptions::default()).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("wrangler.jsonc"), r#"{ "main": "index.js", "compatibility_date": "2026-04-01" }"#).unwrap();
+            // Unique sources: entries of earlier runs are not this test's.
+            let nonce = hex::encode(rand::random::<[u8; 8]>());
+            let source = |v: &str| format!("// {nonce}\nexport default {{ fetch() {{ return new Response(\"{v}\"); }} }};\n");
+            let answer = |runtime: Arc<Runtime>, v: &'static str| {
+                let (dir, source) = (dir.path().to_path_buf(), source(v));
+                async move {
+                    std::fs::write(dir.join("index.js"), source).unwrap();
+                    let config = crate::config::load(&dir).expect("config");
+                    let worker = crate::worker::load_project(&runtime, &config).await.expect("project").worker;
+                    let mut inst = runtime.instantiate(crate::worker::no_services(&runtime), Label::default(), Storage::None).await.unwrap();
+                    inst.load(&worker).await.unwrap().unwrap();
+                    let res = inst.fetch(Entry::DefaultExport, &get("/")).await.unwrap().unwrap();
+                    String::from_utf8(res.body).unwrap()
+                }
+            };
+            let entry = |v: &str| runtime.code_cache.path("index.js", &source(v));
+            assert!(!entry("v1").exists());
+            assert_eq!(answer(runtime.clone(), "v1").await, "v1");
+            assert!(entry("v1").exists(), "the first start keeps the bytecode");
+            assert_eq!(answer(runtime.clone(), "v2").await, "v2", "a changed source is compiled anew");
+
+            // v2's bytecode under v1's source, checksum and all: the next
+            // start with v1's source runs it without compiling.
+            std::fs::copy(entry("v2"), entry("v1")).unwrap();
+            assert_eq!(answer(runtime.clone(), "v1").await, "v2");
+
+            // A corrupt entry is not used, and is replaced.
+            let mut bytes = std::fs::read(entry("v1")).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(entry("v1"), &bytes).unwrap();
+            assert_eq!(answer(runtime.clone(), "v1").await, "v1");
+            assert_ne!(std::fs::read(entry("v1")).unwrap(), bytes, "the corrupt entry was replaced");
+            assert!(runtime.cached_bytecode("index.js", &source("v1")).is_some(), "by a sound one");
+            for v in ["v1", "v2"] {
+                let _ = std::fs::remove_file(entry(v));
+            }
         });
     }
 }
