@@ -140,8 +140,7 @@ pub fn load_prefetched(
     // (Another entry's checksum is left to finish on its own.)
     let prefetched = prefetched.filter(|p| p.path.recv().is_ok_and(|file| file == path)).map(|p| p.sum);
     if let Some(component) = try_load(engine, &path, &crc_path, prefetched) {
-        // Marks the entry as used (see `prune`); a read-only cache is fine.
-        let _ = std::fs::File::options().append(true).open(&crc_path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        mark_used(&crc_path);
         return Ok((component, true));
     }
     let component = Component::new(engine, source.bytes)
@@ -158,11 +157,7 @@ pub fn load_prefetched(
 /// than [`UNUSED_FOR`] before `now`, and temporary files as old.
 fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let unused = |path: &Path| {
-        std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR))
-    };
+    let unused = |path: &Path| unused_at(path, now);
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
@@ -309,8 +304,7 @@ impl CodeCache {
             tracing::warn!(file = %path.display(), "cached bytecode is corrupt; compiling again");
             return None;
         }
-        // Marks the entry as used (see `prune_code`).
-        let _ = std::fs::File::options().append(true).open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        mark_used(&path);
         bytes.drain(..=newline);
         Some(bytes)
     }
@@ -337,16 +331,26 @@ impl CodeCache {
     }
 }
 
+/// Marks a cache entry as used now (its modification time; see [`unused_at`]).
+/// A read-only cache is fine.
+fn mark_used(path: &Path) {
+    let _ = std::fs::File::options().append(true).open(path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+}
+
+/// Whether the file at `path` was last used (modified) more than [`UNUSED_FOR`] before `now`.
+fn unused_at(path: &Path, now: std::time::SystemTime) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR))
+}
+
 /// Removes the bytecode entries of `dir` last used more than [`UNUSED_FOR`] before `now`.
 fn prune_code(dir: &Path, now: std::time::SystemTime) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         let ours = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("code-") && n.ends_with(".qjsbc"));
-        let unused = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR));
-        if ours && unused {
+        if ours && unused_at(&path, now) {
             let _ = std::fs::remove_file(&path);
         }
     }
