@@ -194,6 +194,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     let n = env_usize("FACETS_BENCH_N", 500);
     let touch = env_usize("FACETS_BENCH_TOUCH", 0);
     let engine = std::env::var("FACETS_ENGINE").unwrap_or_else(|_| "built in".into());

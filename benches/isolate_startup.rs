@@ -41,6 +41,7 @@ fn request() -> HttpRequest {
 }
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let runtime = Runtime::new(&RuntimeOptions { max_instances: 64, ..RuntimeOptions::default() })?;

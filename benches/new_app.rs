@@ -98,6 +98,7 @@ fn phase_rows(what: &str, before: &Phases, after: &Phases) {
 }
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     if counting() {
         facets::engine::count_guest_instructions();
     }

@@ -40,6 +40,7 @@ async fn calm(registry: &Registry) -> anyhow::Result<Vec<Duration>> {
 }
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
     rt.block_on(async {

@@ -51,6 +51,7 @@ const PER_EVENT: f64 = 100.0;
 const ROUNDS: usize = 60;
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     let count = std::env::var_os("FACETS_BENCH_COUNT").is_some();
     if count {
         facets::engine::count_guest_instructions();

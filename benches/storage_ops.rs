@@ -21,6 +21,7 @@ fn median(mut v: Vec<Duration>) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
+    facets::server::tune_malloc();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let dir = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" })?;
     let storage = StorageOptions::default();

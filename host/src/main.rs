@@ -142,6 +142,7 @@ enum DurabilityArg {
 }
 
 fn main() -> ExitCode {
+    facets::server::tune_malloc();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Serve { .. }) {
         init_logging(cli.log_json);
