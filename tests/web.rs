@@ -337,13 +337,13 @@ fn console_formats_values_like_util_inspect() {
 }
 
 /// A request passed on unchanged (default export → Durable Object → facet)
-/// arrives with its method, URL, headers and body; a clone taken on the way
+/// arrives with its method, URL, headers (an empty value too) and body; a clone taken on the way
 /// sees the same; the facet's status, headers (two Set-Cookie lines) and body
 /// reach the client, and a clone of that response sees them too.
 #[test]
 fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
     let host = TestHost::start(fixture("web_forward"));
-    let headers = [("X-Custom", "  one  "), ("Content-Type", "text/plain"), ("Accept", "a"), ("accept", "b")];
+    let headers = [("X-Custom", "  one  "), ("Content-Type", "text/plain"), ("X-Empty", ""), ("Accept", "a"), ("accept", "b")];
 
     let direct = host.request("PUT", "/path?q=1", &headers, Some("payload"));
     assert_eq!((direct.status, direct.header("x-from-facet")), (203, Some("yes")), "{direct:?}");
@@ -354,7 +354,7 @@ fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
     assert!(seen["url"].as_str().unwrap().ends_with("/path?q=1"), "{seen}");
     assert_eq!(seen["body"], "payload");
     let got: Vec<(String, String)> = serde_json::from_value(seen["headers"].clone()).unwrap();
-    for want in [("x-custom", "one"), ("content-type", "text/plain"), ("accept", "a, b")] {
+    for want in [("x-custom", "one"), ("content-type", "text/plain"), ("x-empty", ""), ("accept", "a, b")] {
         assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
     }
     assert!(!got.iter().any(|(k, _)| k == "x-derived"), "a header set on a derived request leaked into the original: {got:?}");

@@ -61,11 +61,41 @@ pub(crate) fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'j
     TypedArray::new(ctx.clone(), bytes)
 }
 
-/// Header pairs as JS arrays: [[name, value], ...].
-pub(crate) fn header_pairs<'js>(ctx: &Ctx<'js>, headers: Vec<(String, String)>) -> Result<Array<'js>> {
-    let out = Array::new(ctx.clone())?;
-    for (i, (k, v)) in headers.into_iter().enumerate() {
-        out.set(i, pair(ctx, k, v)?)?;
+/// Header pairs as the runtime's JS keeps them raw (see `headersFromPairs`
+/// in js/40-fetch-api.js): one string, names and values alternating,
+/// separated by NUL ("" for none). One string per message costs far less
+/// to make, and to read back, than an array of two strings per header; a
+/// message handed on unread is never split. (No name or value holds a NUL:
+/// the host takes them from HTTP and the JS from a validated Headers.)
+pub(crate) fn header_pairs<'js>(ctx: &Ctx<'js>, headers: Vec<(String, String)>) -> Result<Value<'js>> {
+    let mut raw = String::with_capacity(headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (k, v) in &headers {
+        if !raw.is_empty() {
+            raw.push('\0');
+        }
+        raw.push_str(k);
+        raw.push('\0');
+        raw.push_str(v);
+    }
+    Ok(javy_plugin_api::javy::quickjs::String::from_str(ctx.clone(), &raw)?.into_value())
+}
+
+/// The header pairs of a message's raw form (see [`header_pairs`]).
+pub(crate) fn header_list<'js>(ctx: &Ctx<'js>, raw: &Value<'js>) -> Result<Vec<(String, String)>> {
+    let Some(raw) = raw.as_string() else {
+        return Err(Exception::throw_type(ctx, "header pairs: expected the runtime's raw form (a string)"));
+    };
+    let raw = raw.to_string()?;
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(4);
+    let mut parts = raw.split('\0');
+    while let Some(name) = parts.next() {
+        let Some(value) = parts.next() else {
+            return Err(Exception::throw_type(ctx, "header pairs: a name without a value"));
+        };
+        out.push((name.to_owned(), value.to_owned()));
     }
     Ok(out)
 }
@@ -549,15 +579,12 @@ fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Valu
 /// [method, url, header pairs, body bytes or null/undefined, ...] (a
 /// Request's own parts, or an array made for the host).
 fn to_request<'js>(req: &Array<'js>) -> Result<types::HttpRequest> {
-    let headers: Vec<Vec<String>> = req.get(2)?;
+    let headers = header_list(req.ctx(), &req.get(2)?)?;
     let body: Option<TypedArray<'js, u8>> = req.get(3)?;
     Ok(types::HttpRequest {
         method: req.get(0)?,
         url: req.get(1)?,
-        headers: headers
-            .into_iter()
-            .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
-            .collect(),
+        headers,
         body: body.as_ref().map(|b| bytes_of(b).to_vec()),
     })
 }

@@ -137,16 +137,13 @@ impl Guest for Engine {
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
-                let header_list: Vec<Vec<String>> = parts.get(2)?;
+                let headers = crate::bridge::header_list(ctx, &parts.get(2)?)?;
                 let body: Option<TypedArray<u8>> = parts.get(3)?;
                 let streamed: Option<bool> = parts.get(4)?;
                 let response = HttpResponse {
                     status,
                     status_text,
-                    headers: header_list
-                        .into_iter()
-                        .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
-                        .collect(),
+                    headers,
                     body: body.as_ref().and_then(|b| b.as_bytes()).unwrap_or(&[]).to_vec(),
                 };
                 Ok((response, streamed.unwrap_or(false)))

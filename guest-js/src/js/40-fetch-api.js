@@ -38,10 +38,15 @@
 
   let headersGuard; // (headers, "immutable" | "none"): the runtime's switch
   // The runtime's own access, skipping the checks that its callers have done:
-  let headersFromPairs; // (pairs of [lower-case valid name, valid value]) -> Headers
+  // Raw header pairs: how a message keeps the headers it came with (from
+  // the host or another instance) or was made with, until someone asks for
+  // its Headers. One string, lower-case valid names and valid values
+  // alternating, separated by NUL, which neither may hold ("" for none):
+  // see header_pairs in bridge.rs.
+  let headersFromPairs; // (raw header pairs) -> Headers
   let headersCopy; // (headers) -> a mutable copy
   let headersSetValid; // (headers, lower-case valid name, valid value) -> void, unless present
-  let headerPairs; // (headers) -> [[name, value], ...] in iteration order
+  let headerPairs; // (headers) -> raw header pairs, in iteration order
   let headersAdd; // (headers, lower-case valid name, valid value) -> void: appends
   let headersMutable; // (headers) -> void, or a TypeError if they are immutable
 
@@ -53,9 +58,11 @@
         h.#immutable = guard === "immutable";
         return h;
       };
-      headersFromPairs = (pairs) => {
+      headersFromPairs = (raw) => {
         const h = new Headers();
-        for (let i = 0; i < pairs.length; i++) headersAdd(h, pairs[i][0], pairs[i][1]);
+        if (raw === "") return h;
+        const a = raw.split("\0");
+        for (let i = 0; i + 1 < a.length; i += 2) headersAdd(h, a[i], a[i + 1]);
         return h;
       };
       headersCopy = (from) => {
@@ -70,24 +77,25 @@
       };
       headerPairs = (h) => {
         const map = h.#map;
+        if (map.size === 0) return "";
         const out = [];
         // (forEach: no iterator objects, which cost more here than the sort.)
         if (map.size === 1) {
           map.forEach((v, n) => {
-            if (ArrayIsArray(v)) for (let i = 0; i < v.length; i++) out.push([n, v[i]]);
-            else out.push([n, v]);
+            if (ArrayIsArray(v)) for (let i = 0; i < v.length; i++) out.push(n, v[i]);
+            else out.push(n, v);
           });
-          return out;
+          return out.join("\0");
         }
         const names = [];
         map.forEach((_, n) => names.push(n));
         names.sort();
         for (let i = 0; i < names.length; i++) {
           const v = map.get(names[i]);
-          if (ArrayIsArray(v)) for (let j = 0; j < v.length; j++) out.push([names[i], v[j]]);
-          else out.push([names[i], v]);
+          if (ArrayIsArray(v)) for (let j = 0; j < v.length; j++) out.push(names[i], v[j]);
+          else out.push(names[i], v);
         }
-        return out;
+        return out.join("\0");
       };
     }
     static {
@@ -424,8 +432,9 @@
       const signal = init.signal !== undefined ? init.signal : srcMore !== undefined ? srcMore.signal : null;
       const cf = init.cf !== undefined ? init.cf : srcMore !== undefined ? srcMore.cf : undefined;
       if (redirect !== "follow" || signal !== null || cf !== undefined) p[6] = { redirect, signal, cf };
-      // With no headers given, raw pairs (only the body's Content-Type), as
-      // `new Response(text)` keeps them: a Headers object is made on demand.
+      // With no headers given, raw header pairs (only the body's
+      // Content-Type), as `new Response(text)` keeps them: a Headers object
+      // is made on demand.
       const given = init.headers !== undefined ? init.headers : src ? src.headers : undefined;
       const headers = given === undefined ? null : (p[2] = new Headers(given));
       const hasBody = init.body !== undefined && init.body !== null;
@@ -439,7 +448,7 @@
         p[4] = isReadableStream(from) ? from : null;
       } else {
         const type = initBody(p, init.body, headers);
-        if (headers === null) p[2] = type === null ? NO_PAIRS : type === TEXT_PLAIN ? TEXT_PLAIN_PAIRS : [["content-type", type]];
+        if (headers === null) p[2] = type === null ? NO_PAIRS : type === TEXT_PLAIN ? TEXT_PLAIN_PAIRS : "content-type\0" + type;
       }
     }
     get method() { return this.#p[0]; }
@@ -497,12 +506,12 @@
   let responseMeta; // (response, { url, redirected, type }): for the runtime's fetch
   let responseMore; // (response) -> its rarely set options (made on demand)
 
-  // Header pairs shared by Responses made from a string or nothing (read,
-  // never written: a Headers object is made from them on first use).
+  // Raw header pairs of Responses made from a string, JSON or nothing (a
+  // Headers object is made from them on first use).
   const TEXT_PLAIN = "text/plain;charset=UTF-8";
-  const TEXT_PLAIN_PAIRS = O.freeze([O.freeze(["content-type", TEXT_PLAIN])]);
-  const NO_PAIRS = O.freeze([]);
-  const JSON_PAIRS = O.freeze([O.freeze(["content-type", "application/json"])]);
+  const TEXT_PLAIN_PAIRS = "content-type\0" + TEXT_PLAIN;
+  const NO_PAIRS = "";
+  const JSON_PAIRS = "content-type\0application/json";
 
   class Response {
     #p; // status, statusText and headers are its parts 0-2; more: { type, url, redirected, webSocket, cf }
