@@ -184,7 +184,7 @@ fn platform_request(app: &str) -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
         url: format!("http://bench/?app={app}&code=shared"),
-        headers: vec![],
+        headers: String::new(),
         body: Some(APP.as_bytes().to_vec()),
     }
 }
@@ -214,7 +214,7 @@ fn main() -> anyhow::Result<()> {
             let config = facets::config::load(&project)?;
             let code = facets::worker::load_project(&runtime, &config).await?;
             let services = facets::worker::no_services(&runtime);
-            let req = HttpRequest { method: "GET".into(), url: "http://bench/".into(), headers: vec![], body: None };
+            let req = HttpRequest { method: "GET".into(), url: "http://bench/".into(), headers: String::new(), body: None };
             // One instance first, so that lazily built state is not counted.
             let mut warm = runtime.instantiate(services.clone(), Label::default(), facets::storage::Storage::None).await?;
             warm.load(&code.worker).await??;

@@ -37,7 +37,7 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 fn request() -> HttpRequest {
     let path = std::env::var("FACETS_BENCH_PATH").unwrap_or_default();
-    HttpRequest { method: "GET".into(), url: format!("http://bench/{path}"), headers: vec![], body: None }
+    HttpRequest { method: "GET".into(), url: format!("http://bench/{path}"), headers: String::new(), body: None }
 }
 
 fn main() -> anyhow::Result<()> {

@@ -34,7 +34,7 @@ fn request(app: &str, code: &str, source: &str) -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
         url: format!("http://bench/?app={app}&code={code}"),
-        headers: vec![],
+        headers: String::new(),
         body: Some(source.as_bytes().to_vec()),
     }
 }

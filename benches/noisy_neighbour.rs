@@ -19,7 +19,7 @@ const CPU_LIMIT_MS: u32 = 50;
 const SAMPLES: usize = 300;
 
 fn get(path: &str) -> HttpRequest {
-    HttpRequest { method: "GET".into(), url: format!("http://bench{path}"), headers: vec![], body: None }
+    HttpRequest { method: "GET".into(), url: format!("http://bench{path}"), headers: String::new(), body: None }
 }
 
 fn percentile(v: &[Duration], q: f64) -> f64 {

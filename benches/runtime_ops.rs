@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
             let mut samples: Vec<Duration> = Vec::with_capacity(rounds);
             let mut counted: Vec<u64> = Vec::with_capacity(rounds);
             for round in 0..rounds + 10 {
-                let request = HttpRequest { method: "GET".into(), url: format!("http://bench/{op}"), headers: vec![], body: None };
+                let request = HttpRequest { method: "GET".into(), url: format!("http://bench/{op}"), headers: String::new(), body: None };
                 let i0 = facets::engine::guest_instructions();
                 let t = Instant::now();
                 let res = registry.fetch_entry(request).await.map_err(|e| anyhow::anyhow!("{op}: {e}"))?;

@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
         inst.state_mut().storage.commit_event()?;
 
         let mut run = async |op: &str, n: usize| -> anyhow::Result<Duration> {
-            let req = HttpRequest { method: "GET".into(), url: format!("http://b/?op={op}&n={n}"), headers: vec![], body: None };
+            let req = HttpRequest { method: "GET".into(), url: format!("http://b/?op={op}&n={n}"), headers: String::new(), body: None };
             let t = Instant::now();
             inst.state_mut().storage.begin_event()?;
             let res = inst.fetch(Entry::DurableObject, &req).await??;

@@ -61,45 +61,6 @@ pub(crate) fn uint8<'js>(ctx: &Ctx<'js>, bytes: Vec<u8>) -> Result<TypedArray<'j
     TypedArray::new(ctx.clone(), bytes)
 }
 
-/// Header pairs as the runtime's JS keeps them raw (see `headersFromPairs`
-/// in js/40-fetch-api.js): one string, names and values alternating,
-/// separated by NUL ("" for none). One string per message costs far less
-/// to make, and to read back, than an array of two strings per header; a
-/// message handed on unread is never split. (No name or value holds a NUL:
-/// the host takes them from HTTP and the JS from a validated Headers.)
-pub(crate) fn header_pairs<'js>(ctx: &Ctx<'js>, headers: Vec<(String, String)>) -> Result<Value<'js>> {
-    let mut raw = String::with_capacity(headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (k, v) in &headers {
-        if !raw.is_empty() {
-            raw.push('\0');
-        }
-        raw.push_str(k);
-        raw.push('\0');
-        raw.push_str(v);
-    }
-    Ok(javy_plugin_api::javy::quickjs::String::from_str(ctx.clone(), &raw)?.into_value())
-}
-
-/// The header pairs of a message's raw form (see [`header_pairs`]).
-pub(crate) fn header_list<'js>(ctx: &Ctx<'js>, raw: &Value<'js>) -> Result<Vec<(String, String)>> {
-    let Some(raw) = raw.as_string() else {
-        return Err(Exception::throw_type(ctx, "header pairs: expected the runtime's raw form (a string)"));
-    };
-    let raw = raw.to_string()?;
-    if raw.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::with_capacity(4);
-    let mut parts = raw.split('\0');
-    while let Some(name) = parts.next() {
-        let Some(value) = parts.next() else {
-            return Err(Exception::throw_type(ctx, "header pairs: a name without a value"));
-        };
-        out.push((name.to_owned(), value.to_owned()));
-    }
-    Ok(out)
-}
-
 fn pair<'js>(ctx: &Ctx<'js>, a: impl javy_plugin_api::javy::quickjs::IntoJs<'js>, b: impl javy_plugin_api::javy::quickjs::IntoJs<'js>) -> Result<Array<'js>> {
     let arr = Array::new(ctx.clone())?;
     arr.set(0, a)?;
@@ -579,12 +540,13 @@ fn sql_value<'js>(ctx: &Ctx<'js>, v: sql::SqlValue, bigint: bool) -> Result<Valu
 /// [method, url, header pairs, body bytes or null/undefined, ...] (a
 /// Request's own parts, or an array made for the host).
 fn to_request<'js>(req: &Array<'js>) -> Result<types::HttpRequest> {
-    let headers = header_list(req.ctx(), &req.get(2)?)?;
     let body: Option<TypedArray<'js, u8>> = req.get(3)?;
     Ok(types::HttpRequest {
         method: req.get(0)?,
         url: req.get(1)?,
-        headers,
+        // Raw header pairs (see headersFromPairs in js/40-fetch-api.js),
+        // the wire's form too.
+        headers: req.get(2)?,
         body: body.as_ref().map(|b| bytes_of(b).to_vec()),
     })
 }
@@ -598,7 +560,7 @@ fn response_parts<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array
     let null_body = matches!(res.status, 101 | 204 | 205 | 304);
     out.set(0, res.status.max(200))?;
     out.set(1, res.status_text)?;
-    out.set(2, header_pairs(ctx, res.headers)?)?;
+    out.set(2, res.headers)?;
     if null_body {
         out.set(3, Value::new_null(ctx.clone()))?;
     } else {
@@ -613,7 +575,7 @@ fn response_array<'js>(ctx: &Ctx<'js>, res: types::HttpResponse) -> Result<Array
     let out = Array::new(ctx.clone())?;
     out.set(0, res.status)?;
     out.set(1, res.status_text)?;
-    out.set(2, header_pairs(ctx, res.headers)?)?;
+    out.set(2, res.headers)?;
     out.set(3, buffer(ctx, res.body)?)?;
     Ok(out)
 }

@@ -115,7 +115,6 @@ impl Guest for Engine {
                 // [method, url, header pairs, body bytes or null, null, false].
                 // The URL is its WHATWG href: the host normalized it (see
                 // `http-request` in wit/types.wit).
-                let headers = crate::bridge::header_pairs(ctx, request.headers)?;
                 let body: Value = match request.body {
                     Some(bytes) if request.method != "GET" && request.method != "HEAD" => crate::bridge::uint8(ctx, bytes)?.into_value(),
                     _ => Value::new_null(ctx.clone()),
@@ -124,7 +123,9 @@ impl Guest for Engine {
                 let parts = Array::new(ctx.clone())?;
                 parts.set(0, request.method)?;
                 parts.set(1, request.url)?;
-                parts.set(2, headers)?;
+                // (Raw header pairs, see headersFromPairs in js/40-fetch-api.js:
+                // the wire's form too.)
+                parts.set(2, request.headers)?;
                 parts.set(3, body)?;
                 parts.set(4, Value::new_null(ctx.clone()))?;
                 parts.set(5, false)?;
@@ -137,7 +138,7 @@ impl Guest for Engine {
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
-                let headers = crate::bridge::header_list(ctx, &parts.get(2)?)?;
+                let headers: String = parts.get(2)?;
                 let body: Option<TypedArray<u8>> = parts.get(3)?;
                 let streamed: Option<bool> = parts.get(4)?;
                 let response = HttpResponse {

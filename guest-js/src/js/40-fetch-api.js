@@ -42,7 +42,8 @@
   // the host or another instance) or was made with, until someone asks for
   // its Headers. One string, lower-case valid names and valid values
   // alternating, separated by NUL, which neither may hold ("" for none):
-  // see header_pairs in bridge.rs.
+  // the form in which headers cross to the host (`headers` in
+  // wit/types.wit).
   let headersFromPairs; // (raw header pairs) -> Headers
   let headersCopy; // (headers) -> a mutable copy
   let headersSetValid; // (headers, lower-case valid name, valid value) -> void, unless present

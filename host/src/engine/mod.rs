@@ -14,6 +14,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod headers;
 mod imports;
 pub mod outbound;
 

@@ -209,7 +209,7 @@ impl Outbound {
     async fn fetch_inner(&self, request: HttpRequest, redirect: RedirectMode) -> Result<FetchResponse, JsError> {
         let mut url = url::Url::parse(&request.url).map_err(|e| fetch_error(format!("invalid URL {}: {e}", request.url)))?;
         let mut method = request.method.clone();
-        let mut headers = request.headers;
+        let mut headers: Vec<(String, String)> = super::headers::pairs(&request.headers).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let mut body = request.body.map(Bytes::from);
         let mut redirected = false;
         for _ in 0..=MAX_REDIRECTS {
@@ -255,12 +255,12 @@ impl Outbound {
                 }
             }
             let status_text = status.canonical_reason().unwrap_or("").to_string();
-            let response_headers = res
-                .headers()
-                .iter()
-                // A header value is a ByteString: each byte is one code point (Latin-1).
-                .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().iter().map(|&b| b as char).collect()))
-                .collect();
+            let response_headers = super::headers::join(
+                res.headers()
+                    .iter()
+                    // A header value is a ByteString: each byte is one code point (Latin-1).
+                    .map(|(k, v)| (k.as_str(), v.as_bytes().iter().map(|&b| b as char).collect::<String>())),
+            );
             let max = self.options.max_response_bytes;
             let bytes = Limited::new(res.into_body(), max).collect().await.map_err(|e| {
                 if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {

@@ -135,11 +135,7 @@ async fn handle(
     if url::Url::parse(&url).is_err() {
         return Ok(text(StatusCode::BAD_REQUEST, "bad request URL\n"));
     }
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-        .collect();
+    let headers = crate::engine::headers::join(parts.headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))));
     let has_body = !body.is_empty() || parts.headers.contains_key(hyper::header::CONTENT_LENGTH);
     let request = HttpRequest {
         method: parts.method.as_str().to_string(),
@@ -178,7 +174,7 @@ async fn handle(
     };
     let mut res = Response::new(body);
     *res.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (k, v) in response.headers {
+    for (k, v) in crate::engine::headers::pairs(&response.headers) {
         if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v)) {
             res.headers_mut().append(name, value);
         }
