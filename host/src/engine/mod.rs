@@ -1014,7 +1014,7 @@ mod tests {
     use super::*;
 
     fn get(path: &str) -> HttpRequest {
-        HttpRequest { method: "GET".into(), url: format!("http://test{path}"), headers: vec![], body: None }
+        HttpRequest { method: "GET".into(), url: format!("http://test{path}"), headers: String::new(), body: None }
     }
 
     fn id(name: &str) -> ObjectId {
