@@ -337,7 +337,9 @@ fn console_formats_values_like_util_inspect() {
 }
 
 /// A request passed on unchanged (default export → Durable Object → facet)
-/// arrives with its method, URL, headers (an empty value too) and body; a clone taken on the way
+/// arrives with its method, URL, headers (an empty value too) and body, and
+/// one made by the object with an unusual URL (user, port, "?" in the query,
+/// fragment) arrives with all of it; a clone taken on the way
 /// sees the same; the facet's status, headers (two Set-Cookie lines) and body
 /// reach the client, and a clone of that response sees them too.
 #[test]
@@ -358,6 +360,19 @@ fn requests_and_responses_passed_on_keep_their_headers_and_bodies() {
         assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
     }
     assert!(!got.iter().any(|(k, _)| k == "x-derived"), "a header set on a derived request leaked into the original: {got:?}");
+
+    // A URL that another instance made, with a user, a port, a "?" in its
+    // query and a fragment, reaches the facet whole: new URL(request.url)
+    // there has the parts of a parse against a base.
+    let to = "http://u:p@h.example:81/a/b?c=d?e#f/g?h";
+    let sent = host.get(&format!("/?to={}", to.replace('?', "%3F").replace('#', "%23").replace('/', "%2F").replace(':', "%3A").replace('@', "%40")));
+    let url_parts = &sent.json()["urlParts"];
+    assert_eq!(url_parts["own"], url_parts["parsed"], "{sent:?}");
+    assert_eq!(
+        [&url_parts["own"]["pathname"], &url_parts["own"]["search"], &url_parts["own"]["hash"], &url_parts["own"]["port"]],
+        ["/a/b", "?c=d?e", "#f/g?h", "81"],
+        "{sent:?}"
+    );
 
     let wrapped = host.request("POST", "/?wrap", &headers, Some("second")).json();
     assert_eq!(wrapped["cloneSaw"]["body"], "second");
