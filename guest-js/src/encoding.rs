@@ -117,8 +117,9 @@ pub fn register<'js>(ctx: &Ctx<'js>, host: &Object<'js>) -> Result<()> {
                 // Well-formed UTF-8 (what bodies mostly are) becomes the JS
                 // string straight from the bytes, less a BOM unless told to
                 // keep it: what the decoder gives for it, without its pass
-                // and the copy in between (a fifth of the instructions for a
-                // 300-byte body). Anything else goes through the decoder.
+                // and the copy in between (a tenth of the instructions of a
+                // 300-byte decode; most of the rest is the call into Rust
+                // itself). Anything else goes through the decoder.
                 if encoding == encoding_rs::UTF_8 {
                     let text = if ignore_bom { bytes } else { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) };
                     if let Ok(text) = std::str::from_utf8(text) {
