@@ -1001,10 +1001,28 @@ impl Instance {
 /// the same work in the engine. `None`: it already is its href (a request
 /// passed on by another instance, or a normalized one from the server); an
 /// error (a TypeError for the caller) if it is no URL at all.
+///
+/// The last href found already normalized on this thread is remembered: a
+/// request passes the same URL through each of its hops (the entry worker,
+/// the object, its facets), and each would parse it again. (Whether a string
+/// is its own href depends on nothing else, so the memo never goes stale.)
 fn normalized_url(request: &HttpRequest) -> Result<Option<HttpRequest>, JsError> {
+    thread_local! {
+        static NORMAL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if NORMAL.with(|n| *n.borrow() == request.url) {
+        return Ok(None);
+    }
+    let remember = |href: &str| NORMAL.with(|n| href.clone_into(&mut n.borrow_mut()));
     match url::Url::parse(&request.url) {
-        Ok(u) if u.as_str() == request.url => Ok(None),
-        Ok(u) => Ok(Some(HttpRequest { url: u.into(), ..request.clone() })),
+        Ok(u) if u.as_str() == request.url => {
+            remember(u.as_str());
+            Ok(None)
+        }
+        Ok(u) => {
+            remember(u.as_str());
+            Ok(Some(HttpRequest { url: u.into(), ..request.clone() }))
+        }
         Err(e) => Err(JsError::new("TypeError", format!("invalid request URL {:?}: {e}", request.url))),
     }
 }
@@ -1015,6 +1033,20 @@ mod tests {
 
     fn get(path: &str) -> HttpRequest {
         HttpRequest { method: "GET".into(), url: format!("http://test{path}"), headers: String::new(), body: None }
+    }
+
+    /// A URL is normalized the same the first time and after its href was
+    /// remembered; one already normalized is left as it is.
+    #[test]
+    fn urls_are_normalized_alike_whether_or_not_their_href_was_seen() {
+        let url = |r: Result<Option<HttpRequest>, JsError>| r.expect("a URL").map(|r| r.url);
+        for (path, normal) in [("/a/../b?q=1", Some("http://test/b?q=1")), ("/b?q=1", None), ("/a b", Some("http://test/a%20b")), ("/a%20b", None)] {
+            for _ in 0..2 {
+                assert_eq!(url(normalized_url(&get(path))), normal.map(String::from), "{path}");
+            }
+        }
+        let bad = HttpRequest { url: "no scheme".into(), ..get("/") };
+        assert_eq!(normalized_url(&bad).expect_err("not a URL").name, "TypeError");
     }
 
     fn id(name: &str) -> ObjectId {
