@@ -1013,15 +1013,10 @@ fn normalized_url(request: &HttpRequest) -> Result<Option<HttpRequest>, JsError>
     if NORMAL.with(|n| *n.borrow() == request.url) {
         return Ok(None);
     }
-    let remember = |href: &str| NORMAL.with(|n| href.clone_into(&mut n.borrow_mut()));
     match url::Url::parse(&request.url) {
-        Ok(u) if u.as_str() == request.url => {
-            remember(u.as_str());
-            Ok(None)
-        }
         Ok(u) => {
-            remember(u.as_str());
-            Ok(Some(HttpRequest { url: u.into(), ..request.clone() }))
+            NORMAL.with(|n| u.as_str().clone_into(&mut n.borrow_mut()));
+            Ok((u.as_str() != request.url).then(|| HttpRequest { url: u.into(), ..request.clone() }))
         }
         Err(e) => Err(JsError::new("TypeError", format!("invalid request URL {:?}: {e}", request.url))),
     }
