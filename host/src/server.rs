@@ -184,9 +184,9 @@ const MALLOC_TOP_PAD: i32 = 64 << 20;
 ///
 /// A thread's arena is a 64 MiB reservation that glibc makes writable as it
 /// grows, with one `mprotect` per growth of exactly what the allocation
-/// needs: about 20 calls per new object (wasmtime's per-instance state,
-/// SQLite's connection), each a change to the process's memory map that
-/// the other core's threads contend on. With the pad at the reservation's
+/// needs: 27 calls per new object over HTTP (`strace -c`; wasmtime's
+/// per-instance state, SQLite's connection), each a change to the
+/// process's memory map that the other core's threads contend on. With the pad at the reservation's
 /// size, a heap is made writable whole when it is created. Its pages become
 /// resident only when written, as before: resident memory per object and
 /// after eviction is unchanged (`instance_memory`). The pad also keeps up to

@@ -209,7 +209,7 @@ impl Outbound {
     async fn fetch_inner(&self, request: HttpRequest, redirect: RedirectMode) -> Result<FetchResponse, JsError> {
         let mut url = url::Url::parse(&request.url).map_err(|e| fetch_error(format!("invalid URL {}: {e}", request.url)))?;
         let mut method = request.method.clone();
-        let mut headers: Vec<(String, String)> = super::headers::pairs(&request.headers).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let mut headers: Vec<(&str, &str)> = super::headers::pairs(&request.headers).collect();
         let mut body = request.body.map(Bytes::from);
         let mut redirected = false;
         for _ in 0..=MAX_REDIRECTS {
@@ -223,7 +223,7 @@ impl Outbound {
                 if SKIPPED_REQUEST_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
                     continue;
                 }
-                builder = builder.header(k.as_str(), v.as_str());
+                builder = builder.header(*k, *v);
             }
             let req = builder
                 .body(Full::new(body.clone().unwrap_or_default()))
