@@ -204,6 +204,28 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
     assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}\nlogs:\n{}", host.logs());
 }
 
+/// An object's event runs to its end even when the client that caused it
+/// hangs up midway: its writes commit. An event that arrives meanwhile waits
+/// for it (events run one at a time, in arrival order) and sees the write.
+#[test]
+fn a_client_hanging_up_mid_request_does_not_cut_the_object_event_short() {
+    use std::io::Write;
+    let host = TestHost::start(fixture("serve_hangup"));
+    assert_eq!(host.get("/count").body, "0");
+    let addr = host.url("/").trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.write_all(b"POST /write HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n").expect("send");
+    assert!(host.wait_for_log("write started"), "the event never started; logs:\n{}", host.logs());
+    conn.shutdown(std::net::Shutdown::Both).expect("hang up");
+    drop(conn);
+    // The abandoned event waits 400 ms before it writes; this one queues behind it.
+    let started = std::time::Instant::now();
+    assert_eq!(host.get("/count").body, "1", "the abandoned event's write is missing; logs:\n{}", host.logs());
+    assert!(started.elapsed() < Duration::from_secs(10), "the next event waited {:?}", started.elapsed());
+    assert_eq!(host.request("POST", "/write", &[], None).body, "written");
+    assert_eq!(host.get("/count").body, "2");
+}
+
 /// A supervisor may stop the server as soon as it reports ready; the stop
 /// must be as graceful then as later. (The window, if any, is short: each
 /// round is one chance to hit it.)

@@ -4,17 +4,24 @@
 //! # Layout
 //! - [`Registry`]: namespaces, object ids, the live objects, and the pool of
 //!   instances that run the stateless entry worker.
-//! - `actor`: the task that owns one object (its instance and database).
+//! - `actor`: one object's state (its instance and database) and how its
+//!   events run: in the caller's task when it is free, else queued and
+//!   worked off by one task.
 
 mod actor;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
+use tracing::Instrument;
 
 use crate::engine::{Entry, HttpRequest, HttpResponse, Instance, JsError, Label, ObjectId, Runtime, Services};
 use crate::metrics::{Phase, Starting};
@@ -66,22 +73,61 @@ pub(crate) enum EventOutput {
     Value(Vec<u8>),
 }
 
-pub(crate) struct Event {
-    kind: EventKind,
-    chain: Arc<Vec<String>>,
-    reply: oneshot::Sender<Result<EventOutput, EventError>>,
-}
-
 /// Loaded code kept by the Worker Loader, least recently used first out.
 pub const LOADER_CACHE_ENTRIES: usize = 1_000;
 
 type ObjectKey = (String, String); // (class, id hex)
 
-/// A live object: its mailbox, and since when it has been idle (`None`
-/// while it handles an event).
+/// A live object: whose turn it is, its state, and since when it has been
+/// idle (`None` while it handles an event).
+#[derive(Clone)]
 struct ObjectEntry {
-    tx: mpsc::UnboundedSender<Event>,
-    idle_since: Arc<Mutex<Option<std::time::Instant>>>,
+    turn: Arc<Mutex<actor::Turn>>,
+    state: Arc<tokio::sync::Mutex<actor::ObjectState>>,
+    idle_since: Arc<Mutex<Option<Instant>>>,
+    label: Arc<Label>,
+    /// The span its events run in.
+    span: tracing::Span,
+}
+
+impl ObjectEntry {
+    fn set_idle(&self, since: Option<Instant>) {
+        if let Ok(mut t) = self.idle_since.lock() {
+            *t = since;
+        }
+    }
+}
+
+/// An object's event, run in the caller's task. If the caller goes away (a
+/// client hangs up), the rest of the event runs in a task of its own: an
+/// event that started runs to its end and its writes commit, as when it
+/// ran in a task of the object's.
+struct Detached<T: Send + 'static> {
+    event: Option<Pin<Box<dyn Future<Output = T> + Send>>>,
+    tasks: tokio_util::task::TaskTracker,
+}
+
+impl<T: Send + 'static> Future for Detached<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let event = self.event.as_mut().expect("Detached polled after it finished");
+        let out = std::task::ready!(event.as_mut().poll(cx));
+        self.event = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<T: Send + 'static> Drop for Detached<T> {
+    fn drop(&mut self) {
+        if let Some(event) = self.event.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            self.tasks.spawn(async move {
+                event.await;
+            });
+        }
+    }
 }
 
 /// Namespaces, live objects and the entry worker's instance pool.
@@ -97,6 +143,11 @@ pub struct Registry {
     code_without_storage: Mutex<lru::LruCache<String, ()>>,
     this: Weak<Registry>,
     tasks: tokio_util::task::TaskTracker,
+    /// Whether the task that evicts idle objects runs.
+    sweeping: AtomicBool,
+    /// Set by [`Registry::shutdown`]: no object starts any more.
+    closing: AtomicBool,
+    stop_sweeping: tokio_util::sync::CancellationToken,
     usage: Arc<crate::usage::Usage>,
     /// Objects stored per namespace (counted on first use, for `objects_per_namespace`).
     stored_objects: Mutex<HashMap<String, u64>>,
@@ -165,6 +216,9 @@ impl Registry {
             )),
             this: this.clone(),
             tasks: tokio_util::task::TaskTracker::new(),
+            sweeping: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            stop_sweeping: tokio_util::sync::CancellationToken::new(),
             usage,
             stored_objects: Mutex::new(HashMap::new()),
         })
@@ -399,69 +453,188 @@ impl Registry {
                 ),
             )));
         }
-        let (reply, rx) = oneshot::channel();
-        let mut event = Event { kind, chain, reply };
-        // A sender taken just before its actor was evicted fails; retry once with a new actor.
-        for _ in 0..2 {
-            let sender = self.object_sender(class, &id);
-            match sender.send(event) {
-                Ok(()) => {
-                    return rx
-                        .await
-                        .unwrap_or_else(|_| Err(EventError::Internal("the object stopped before answering".into())));
+        let registry = self.this.upgrade().expect("registry is alive while it serves");
+        let class = class.to_string();
+        let event = async move {
+            let mut kind = Some(kind);
+            // An object evicted meanwhile has a new entry (or gets one here).
+            for _ in 0..3 {
+                let entry = registry.object_entry(&class, &id)?;
+                let queued = {
+                    let mut turn = entry.turn.lock().expect("turn lock");
+                    if turn.gone {
+                        continue;
+                    }
+                    if turn.running {
+                        let (reply, rx) = oneshot::channel();
+                        let kind = kind.take().expect("an event is sent once");
+                        turn.waiting.push_back(actor::Queued { kind, chain: chain.clone(), reply });
+                        Some(rx)
+                    } else {
+                        turn.running = true;
+                        None
+                    }
+                };
+                if let Some(rx) = queued {
+                    return rx.await.unwrap_or_else(|_| Err(EventError::Internal("the object stopped before answering".into())));
                 }
-                Err(mpsc::error::SendError(e)) => {
-                    self.objects.lock().expect("objects lock").remove(&(class.to_string(), id.hex.clone()));
-                    event = e;
-                }
+                entry.set_idle(None);
+                let mut state = entry.state.clone().lock_owned().await;
+                let kind = kind.take().expect("an event is sent once");
+                let reply = actor::run_event(&registry, &class, &id, &entry.label, &mut state, kind, chain)
+                    .instrument(entry.span.clone())
+                    .await;
+                registry.next_turn(class, id, entry, state);
+                return reply;
+            }
+            Err(EventError::Internal("the object could not be started".into()))
+        };
+        Detached { event: Some(Box::pin(event)), tasks: self.tasks.clone() }.await
+    }
+
+    /// After an event that ran in its caller's task: the object is free
+    /// again, unless events came meanwhile or `ctx.waitUntil` work is left;
+    /// then one task works them off (the work first, after the response,
+    /// as on Cloudflare) and frees the object when its queue is empty.
+    fn next_turn(self: &Arc<Self>, class: String, id: ObjectId, entry: ObjectEntry, state: OwnedMutexGuard<actor::ObjectState>) {
+        if !actor::drain_pending(&state) {
+            let mut turn = entry.turn.lock().expect("turn lock");
+            if turn.waiting.is_empty() {
+                entry.set_idle(Some(Instant::now()));
+                turn.running = false;
+                return;
             }
         }
-        Err(EventError::Internal("the object could not be started".into()))
+        let span = entry.span.clone();
+        self.tasks.spawn(self.clone().work_off(class, id, entry, state).instrument(span));
     }
 
-    fn object_sender(&self, class: &str, id: &ObjectId) -> mpsc::UnboundedSender<Event> {
+    async fn work_off(self: Arc<Self>, class: String, id: ObjectId, entry: ObjectEntry, mut state: OwnedMutexGuard<actor::ObjectState>) {
+        loop {
+            actor::drain_state(&mut state, &entry.label).await;
+            let next = {
+                let mut turn = entry.turn.lock().expect("turn lock");
+                match turn.waiting.pop_front() {
+                    Some(next) => next,
+                    None => {
+                        entry.set_idle(Some(Instant::now()));
+                        turn.running = false;
+                        return;
+                    }
+                }
+            };
+            // (Run even when its caller went away: an event that was sent runs.)
+            let reply = actor::run_event(&self, &class, &id, &entry.label, &mut state, next.kind, next.chain).await;
+            let _ = next.reply.send(reply);
+        }
+    }
+
+    /// The object's entry, made (with its lock free and no instance yet)
+    /// if it has none.
+    fn object_entry(&self, class: &str, id: &ObjectId) -> Result<ObjectEntry, EventError> {
         let key = (class.to_string(), id.hex.clone());
         let mut objects = self.objects.lock().expect("objects lock");
-        if let Some(entry) = objects.get(&key)
-            && !entry.tx.is_closed()
+        if let Some(entry) = objects.get(&key) {
+            return Ok(entry.clone());
+        }
+        if self.closing.load(Ordering::Acquire) {
+            return Err(EventError::Internal("the server is shutting down".into()));
+        }
+        let name = id.name.clone().unwrap_or_else(|| id.hex.clone());
+        let entry = ObjectEntry {
+            turn: Arc::default(),
+            state: Arc::default(),
+            idle_since: Arc::new(Mutex::new(None)),
+            span: crate::logs::object_span(class, &name, "main"),
+            label: Arc::new(Label { namespace: class.to_string(), object: name, facet: String::new(), code: "main".into() }),
+        };
+        objects.insert(key, entry.clone());
+        drop(objects);
+        self.start_sweeping();
+        Ok(entry)
+    }
+
+    /// Starts the task that evicts the objects idle for longer than the
+    /// idle timeout (once). It looks every quarter of the timeout (at most
+    /// every 5 s): one timer for all objects, which wakes a parked worker
+    /// thread that seldom.
+    fn start_sweeping(&self) {
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let timeout = self.options.idle_timeout;
+        let period = (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+        let (this, stop) = (self.this.clone(), self.stop_sweeping.clone());
+        self.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let Some(registry) = this.upgrade() else { break };
+                let now = Instant::now();
+                registry.evict(|idle| idle.into_iter().filter(|(since, _)| now.duration_since(*since) >= timeout).map(|(_, k)| k).collect());
+            }
+        });
+    }
+
+    /// Evicts the idle objects that `pick` chooses among all idle ones
+    /// (given with the time each became idle): their instances are dropped
+    /// (databases closed); they come back on their next event. An object
+    /// busy by the time it is evicted stays. The number evicted.
+    fn evict(&self, pick: impl FnOnce(Vec<(Instant, ObjectKey)>) -> Vec<ObjectKey>) -> usize {
+        let mut dropped = Vec::new();
         {
-            return entry.tx.clone();
+            let mut objects = self.objects.lock().expect("objects lock");
+            let idle: Vec<(Instant, ObjectKey)> = objects
+                .iter()
+                .filter_map(|(k, e)| e.idle_since.lock().ok().and_then(|t| *t).map(|t| (t, k.clone())))
+                .collect();
+            for key in pick(idle) {
+                let Some(entry) = objects.get(&key).cloned() else { continue };
+                let mut turn = entry.turn.lock().expect("turn lock");
+                // Its state is still locked just after its last event.
+                let Ok(mut state) = entry.state.try_lock() else { continue };
+                if turn.running {
+                    continue;
+                }
+                turn.gone = true;
+                dropped.push(state.instance.take());
+                drop((state, turn));
+                objects.remove(&key);
+                crate::metrics::metrics().evictions.inc();
+                tracing::debug!(object = %key.1, class = %key.0, "evicted an idle object");
+            }
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let idle_since = Arc::new(Mutex::new(None));
-        objects.insert(key, ObjectEntry { tx: tx.clone(), idle_since: idle_since.clone() });
-        let registry = self.this.upgrade().expect("registry is alive while it serves");
-        let span = crate::logs::object_span(class, id.name.as_deref().unwrap_or(&id.hex), "main");
-        self.tasks.spawn(tracing::Instrument::instrument(actor::run(registry, class.to_string(), id.clone(), rx, idle_since), span));
-        tx
-    }
-
-    /// Called by an idle actor: removes it unless an event is waiting.
-    pub(crate) fn try_evict(&self, class: &str, hex: &str, rx: &mpsc::UnboundedReceiver<Event>) -> bool {
-        let mut objects = self.objects.lock().expect("objects lock");
-        if !rx.is_empty() {
-            return false;
-        }
-        objects.remove(&(class.to_string(), hex.to_string()));
-        crate::metrics::metrics().evictions.inc();
-        true
-    }
-
-    /// Whether this object's mailbox is still the registered one (an evicted
-    /// object stops when its queue is empty).
-    pub(crate) fn is_registered(&self, class: &str, hex: &str, idle_since: &Arc<Mutex<Option<std::time::Instant>>>) -> bool {
-        self.objects
-            .lock()
-            .expect("objects lock")
-            .get(&(class.to_string(), hex.to_string()))
-            .is_some_and(|e| Arc::ptr_eq(&e.idle_since, idle_since))
+        // (Closing the databases outside the map's lock.)
+        let n = dropped.len();
+        drop(dropped);
+        n
     }
 
     /// Stops every object after the events already queued, and waits for
     /// their databases to close.
     pub async fn shutdown(&self) {
-        self.objects.lock().expect("objects lock").clear();
+        self.closing.store(true, Ordering::Release);
+        self.stop_sweeping.cancel();
+        let entries: Vec<ObjectEntry> = self.objects.lock().expect("objects lock").drain().map(|(_, e)| e).collect();
         self.entry_pool.lock().expect("pool lock").clear();
+        for entry in entries {
+            // The events it runs or has queued go first.
+            loop {
+                {
+                    let mut turn = entry.turn.lock().expect("turn lock");
+                    if !turn.running {
+                        turn.gone = true;
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            entry.state.lock().await.instance = None;
+        }
         self.tasks.close();
         self.tasks.wait().await;
         if let Err(e) = self.usage.flush() {
@@ -622,19 +795,11 @@ impl Services for Registry {
         if !self.entry_pool.lock().expect("pool lock").drain(..).collect::<Vec<_>>().is_empty() {
             return true;
         }
-        // Then the objects idle the longest: without their mailbox in the
-        // map, their actors stop once their last event is done.
-        let mut objects = self.objects.lock().expect("objects lock");
-        let mut idle: Vec<(std::time::Instant, ObjectKey)> = objects
-            .iter()
-            .filter_map(|(k, e)| e.idle_since.lock().ok().and_then(|t| *t).map(|t| (t, k.clone())))
-            .collect();
-        idle.sort();
-        let evict = idle.len().div_ceil(8).max(1).min(idle.len());
-        for (_, key) in idle.into_iter().take(evict) {
-            objects.remove(&key);
-            crate::metrics::metrics().evictions.inc();
-        }
-        evict > 0
+        // Then an eighth of the idle objects (at least one), those idle the longest.
+        self.evict(|mut idle| {
+            idle.sort();
+            let n = idle.len().div_ceil(8);
+            idle.into_iter().take(n).map(|(_, k)| k).collect()
+        }) > 0
     }
 }
