@@ -8,6 +8,7 @@
   // Intrinsics captured before user code can replace them.
   const O = Object;
   const ArrayIsArray = Array.isArray;
+  const arrayValues = Array.prototype[Symbol.iterator];
   const isView = ArrayBuffer.isView;
   const abByteLength = O.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
   const TypedArray = O.getPrototypeOf(Uint8Array);
@@ -55,6 +56,7 @@
     pendingIo: null, // Map: host handle → callback(handle)
     waitUntil: null, // the promises passed to ctx.waitUntil, not yet settled
     headerNames: null, // Map: valid header names seen, by spelling → lower case
+    goodHeaderValues: null, // Set: short header values seen valid as they are
   };
   // The worker's env and its exports (ctx.exports), filled when it loads.
   const env = {};
