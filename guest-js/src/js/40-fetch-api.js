@@ -158,14 +158,7 @@
       const n = headerName(name);
       const v = normalizeHeaderValue(value);
       if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
-      const map = this.#map;
-      const cur = map.get(n);
-      if (n === "set-cookie") {
-        if (cur) cur.push(v);
-        else map.set(n, [v]);
-      } else {
-        map.set(n, cur === undefined ? v : cur + ", " + v);
-      }
+      headersAdd(this, n, v);
     }
     set(name, value) {
       const n = headerName(name);
