@@ -96,6 +96,44 @@ impl ObjectEntry {
             *t = since;
         }
     }
+
+    fn turn(&self) -> std::sync::MutexGuard<'_, actor::Turn> {
+        self.turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The object's turn, held by whoever runs its events. Given back, the
+/// object is idle; dropped without being given back (an event that
+/// panicked), the object is marked gone: the events waiting for it fail,
+/// and the next one starts it afresh rather than waiting forever.
+struct TurnHeld {
+    entry: ObjectEntry,
+    given_back: bool,
+}
+
+impl TurnHeld {
+    /// The next event waiting; with none, the turn is given back.
+    fn next_or_give_back(&mut self) -> Option<actor::Queued> {
+        let mut turn = self.entry.turn();
+        if let Some(next) = turn.waiting.pop_front() {
+            return Some(next);
+        }
+        self.entry.set_idle(Some(Instant::now()));
+        turn.running = false;
+        self.given_back = true;
+        None
+    }
+}
+
+impl Drop for TurnHeld {
+    fn drop(&mut self) {
+        if !self.given_back {
+            let mut turn = self.entry.turn();
+            turn.gone = true;
+            turn.running = false;
+            turn.waiting.clear();
+        }
+    }
 }
 
 /// An object's event, run in the caller's task. If the caller goes away (a
@@ -120,7 +158,9 @@ impl<T: Send + 'static> Future for Detached<T> {
 
 impl<T: Send + 'static> Drop for Detached<T> {
     fn drop(&mut self) {
+        // (Not an event that panicked: it cannot be polled again.)
         if let Some(event) = self.event.take()
+            && !std::thread::panicking()
             && tokio::runtime::Handle::try_current().is_ok()
         {
             self.tasks.spawn(async move {
@@ -461,7 +501,7 @@ impl Registry {
             for _ in 0..3 {
                 let entry = registry.object_entry(&class, &id)?;
                 let queued = {
-                    let mut turn = entry.turn.lock().expect("turn lock");
+                    let mut turn = entry.turn();
                     if turn.gone {
                         continue;
                     }
@@ -478,13 +518,14 @@ impl Registry {
                 if let Some(rx) = queued {
                     return rx.await.unwrap_or_else(|_| Err(EventError::Internal("the object stopped before answering".into())));
                 }
+                let held = TurnHeld { entry: entry.clone(), given_back: false };
                 entry.set_idle(None);
                 let mut state = entry.state.clone().lock_owned().await;
                 let kind = kind.take().expect("an event is sent once");
                 let reply = actor::run_event(&registry, &class, &id, &entry.label, &mut state, kind, chain)
                     .instrument(entry.span.clone())
                     .await;
-                registry.next_turn(class, id, entry, state);
+                registry.next_turn(class, id, held, state);
                 return reply;
             }
             Err(EventError::Internal("the object could not be started".into()))
@@ -496,36 +537,36 @@ impl Registry {
     /// again, unless events came meanwhile or `ctx.waitUntil` work is left;
     /// then one task works them off (the work first, after the response,
     /// as on Cloudflare) and frees the object when its queue is empty.
-    fn next_turn(self: &Arc<Self>, class: String, id: ObjectId, entry: ObjectEntry, state: OwnedMutexGuard<actor::ObjectState>) {
-        if !actor::drain_pending(&state) {
-            let mut turn = entry.turn.lock().expect("turn lock");
-            if turn.waiting.is_empty() {
-                entry.set_idle(Some(Instant::now()));
-                turn.running = false;
-                return;
-            }
+    fn next_turn(self: &Arc<Self>, class: String, id: ObjectId, mut held: TurnHeld, state: OwnedMutexGuard<actor::ObjectState>) {
+        let first = if actor::drain_pending(&state) { None } else { held.next_or_give_back() };
+        if held.given_back {
+            return;
         }
-        let span = entry.span.clone();
-        self.tasks.spawn(self.clone().work_off(class, id, entry, state).instrument(span));
+        let span = held.entry.span.clone();
+        self.tasks.spawn(self.clone().work_off(class, id, held, state, first).instrument(span));
     }
 
-    async fn work_off(self: Arc<Self>, class: String, id: ObjectId, entry: ObjectEntry, mut state: OwnedMutexGuard<actor::ObjectState>) {
+    /// Works off the object's queue (`first`, then `waitUntil` work and the
+    /// events waiting, in turn) and gives its turn back.
+    async fn work_off(
+        self: Arc<Self>,
+        class: String,
+        id: ObjectId,
+        mut held: TurnHeld,
+        mut state: OwnedMutexGuard<actor::ObjectState>,
+        first: Option<actor::Queued>,
+    ) {
+        let entry = held.entry.clone();
+        let mut next = first;
         loop {
-            actor::drain_state(&mut state, &entry.label).await;
-            let next = {
-                let mut turn = entry.turn.lock().expect("turn lock");
-                match turn.waiting.pop_front() {
-                    Some(next) => next,
-                    None => {
-                        entry.set_idle(Some(Instant::now()));
-                        turn.running = false;
-                        return;
-                    }
-                }
-            };
+            if next.is_none() {
+                actor::drain_state(&mut state, &entry.label).await;
+                next = held.next_or_give_back();
+            }
+            let Some(event) = next.take() else { return };
             // (Run even when its caller went away: an event that was sent runs.)
-            let reply = actor::run_event(&self, &class, &id, &entry.label, &mut state, next.kind, next.chain).await;
-            let _ = next.reply.send(reply);
+            let reply = actor::run_event(&self, &class, &id, &entry.label, &mut state, event.kind, event.chain).await;
+            let _ = event.reply.send(reply);
         }
     }
 
@@ -534,7 +575,10 @@ impl Registry {
     fn object_entry(&self, class: &str, id: &ObjectId) -> Result<ObjectEntry, EventError> {
         let key = (class.to_string(), id.hex.clone());
         let mut objects = self.objects.lock().expect("objects lock");
-        if let Some(entry) = objects.get(&key) {
+        // (A gone entry still here is one whose event panicked: replaced.)
+        if let Some(entry) = objects.get(&key)
+            && !entry.turn().gone
+        {
             return Ok(entry.clone());
         }
         if self.closing.load(Ordering::Acquire) {
@@ -594,7 +638,7 @@ impl Registry {
                 .collect();
             for key in pick(idle) {
                 let Some(entry) = objects.get(&key).cloned() else { continue };
-                let mut turn = entry.turn.lock().expect("turn lock");
+                let mut turn = entry.turn();
                 // Its state is still locked just after its last event.
                 let Ok(mut state) = entry.state.try_lock() else { continue };
                 if turn.running {
@@ -625,7 +669,7 @@ impl Registry {
             // The events it runs or has queued go first.
             loop {
                 {
-                    let mut turn = entry.turn.lock().expect("turn lock");
+                    let mut turn = entry.turn();
                     if !turn.running {
                         turn.gone = true;
                         break;
@@ -801,5 +845,60 @@ impl Services for Registry {
             let n = idle.len().div_ceil(8);
             idle.into_iter().take(n).map(|(_, k)| k).collect()
         }) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> ObjectEntry {
+        ObjectEntry {
+            turn: Arc::default(),
+            state: Arc::default(),
+            idle_since: Arc::new(Mutex::new(None)),
+            label: Arc::new(Label::default()),
+            span: tracing::Span::none(),
+        }
+    }
+
+    fn queue(entry: &ObjectEntry) -> oneshot::Receiver<Result<EventOutput, EventError>> {
+        let (reply, rx) = oneshot::channel();
+        let kind = EventKind::Call { method: "m".into(), args: Vec::new() };
+        entry.turn().waiting.push_back(actor::Queued { kind, chain: Arc::new(Vec::new()), reply });
+        rx
+    }
+
+    /// The events waiting are handed out in order, and with none left the
+    /// object is idle and free again.
+    #[test]
+    fn a_turn_hands_out_the_waiting_events_then_frees_the_object() {
+        let e = entry();
+        e.turn().running = true;
+        let (_a, _b) = (queue(&e), queue(&e));
+        let mut held = TurnHeld { entry: e.clone(), given_back: false };
+        for method in ["m", "m"] {
+            let next = held.next_or_give_back().expect("an event waits");
+            assert!(matches!(next.kind, EventKind::Call { method: ref m, .. } if m == method));
+        }
+        assert!(held.next_or_give_back().is_none());
+        drop(held);
+        let turn = e.turn();
+        assert!(!turn.running && !turn.gone, "given back: free, not gone");
+        assert!(e.idle_since.lock().unwrap().is_some(), "idle since it was given back");
+    }
+
+    /// A turn dropped without being given back (an event that panicked)
+    /// fails the events waiting and marks the object gone, so that the
+    /// next event starts it afresh instead of waiting forever.
+    #[test]
+    fn a_turn_dropped_midway_fails_the_waiting_events_and_marks_the_object_gone() {
+        let e = entry();
+        e.turn().running = true;
+        let mut waiting = queue(&e);
+        drop(TurnHeld { entry: e.clone(), given_back: false });
+        assert!(matches!(waiting.try_recv(), Err(oneshot::error::TryRecvError::Closed)), "the waiting event got no answer");
+        let turn = e.turn();
+        assert!(turn.gone && !turn.running && turn.waiting.is_empty());
     }
 }
