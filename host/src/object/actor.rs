@@ -34,8 +34,8 @@ pub(crate) struct ObjectState {
 pub(crate) struct Turn {
     /// An event runs, or the queue is being worked off.
     pub(crate) running: bool,
-    /// The object left the registry (evicted, shut down): an event that
-    /// holds this entry goes to the object's new one.
+    /// The object left the registry (evicted, shut down) or an event of it
+    /// panicked: an event that holds this entry goes to the object's new one.
     pub(crate) gone: bool,
     /// Events that came while it ran.
     pub(crate) waiting: VecDeque<Queued>,
