@@ -34,8 +34,12 @@ const OPS: &[&str] = &[
     "searchParams",
     "headers",
     "request",
+    "requestFrom",
+    "headersSet",
     "response",
     "responseJson",
+    "responseInit",
+    "responseJsonInit",
     "textEncode",
     "cloneObject",
     "awaitPromise",
@@ -96,11 +100,11 @@ fn main() -> anyhow::Result<()> {
         let kv_none = OPS.iter().position(|o| *o == "kvNone").expect("kvNone is listed");
         if count {
             println!("(guest Wasm instructions counted: times are slower than without FACETS_BENCH_COUNT)\n");
-            println!("| {:<14} | {:>9} | {:>9} | {:>13} |", "operation", "event", "per op", "instr. per op");
-            println!("|{:-<16}|{:->11}|{:->11}|{:->15}|", "", "", "", "");
+            println!("| {:<16} | {:>9} | {:>9} | {:>13} |", "operation", "event", "per op", "instr. per op");
+            println!("|{:-<18}|{:->11}|{:->11}|{:->15}|", "", "", "", "");
         } else {
-            println!("| {:<14} | {:>9} | {:>9} |", "operation", "event", "per op");
-            println!("|{:-<16}|{:->11}|{:->11}|", "", "", "");
+            println!("| {:<16} | {:>9} | {:>9} |", "operation", "event", "per op");
+            println!("|{:-<18}|{:->11}|{:->11}|", "", "", "");
         }
         for (i, op) in OPS.iter().enumerate().filter(|(i, _)| !medians[*i].is_nan()) {
             let base = if op.starts_with("kv") && *op != "kvNone" { kv_none } else { noop };
@@ -111,9 +115,9 @@ fn main() -> anyhow::Result<()> {
             let us = medians[i];
             if count {
                 let instr = if baseline { format!("{:.0} /event", instructions[i]) } else { per(&instructions, 0) };
-                println!("| {op:<14} | {us:>9.0} | {:>9} | {instr:>13} |", per(&medians, 2));
+                println!("| {op:<16} | {us:>9.0} | {:>9} | {instr:>13} |", per(&medians, 2));
             } else {
-                println!("| {op:<14} | {us:>9.0} | {:>9} |", per(&medians, 2));
+                println!("| {op:<16} | {us:>9.0} | {:>9} |", per(&medians, 2));
             }
         }
         registry.shutdown().await;
