@@ -34,6 +34,9 @@ pub(crate) struct ObjectState {
 pub(crate) struct Turn {
     /// An event runs, or the queue is being worked off.
     pub(crate) running: bool,
+    /// Since when it has been idle (`None` while it runs, or before its
+    /// first event): what eviction goes by.
+    pub(crate) idle_since: Option<std::time::Instant>,
     /// The object left the registry (evicted, shut down) or an event of it
     /// panicked: an event that holds this entry goes to the object's new one.
     pub(crate) gone: bool,

@@ -78,25 +78,18 @@ pub const LOADER_CACHE_ENTRIES: usize = 1_000;
 
 type ObjectKey = (String, String); // (class, id hex)
 
-/// A live object: whose turn it is, its state, and since when it has been
-/// idle (`None` while it handles an event).
+/// A live object: whose turn it is (and since when it has been idle), and
+/// its state.
 #[derive(Clone)]
 struct ObjectEntry {
     turn: Arc<Mutex<actor::Turn>>,
     state: Arc<tokio::sync::Mutex<actor::ObjectState>>,
-    idle_since: Arc<Mutex<Option<Instant>>>,
     label: Arc<Label>,
     /// The span its events run in.
     span: tracing::Span,
 }
 
 impl ObjectEntry {
-    fn set_idle(&self, since: Option<Instant>) {
-        if let Ok(mut t) = self.idle_since.lock() {
-            *t = since;
-        }
-    }
-
     fn turn(&self) -> std::sync::MutexGuard<'_, actor::Turn> {
         self.turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -118,7 +111,7 @@ impl TurnHeld {
         if let Some(next) = turn.waiting.pop_front() {
             return Some(next);
         }
-        self.entry.set_idle(Some(Instant::now()));
+        turn.idle_since = Some(Instant::now());
         turn.running = false;
         self.given_back = true;
         None
@@ -512,6 +505,7 @@ impl Registry {
                         Some(rx)
                     } else {
                         turn.running = true;
+                        turn.idle_since = None;
                         None
                     }
                 };
@@ -519,7 +513,6 @@ impl Registry {
                     return rx.await.unwrap_or_else(|_| Err(EventError::Internal("the object stopped before answering".into())));
                 }
                 let held = TurnHeld { entry: entry.clone(), given_back: false };
-                entry.set_idle(None);
                 let mut state = entry.state.clone().lock_owned().await;
                 let kind = kind.take().expect("an event is sent once");
                 let reply = actor::run_event(&registry, &class, &id, &entry.label, &mut state, kind, chain)
@@ -588,7 +581,6 @@ impl Registry {
         let entry = ObjectEntry {
             turn: Arc::default(),
             state: Arc::default(),
-            idle_since: Arc::new(Mutex::new(None)),
             span: crate::logs::object_span(class, &name, "main"),
             label: Arc::new(Label { namespace: class.to_string(), object: name, facet: String::new(), code: "main".into() }),
         };
@@ -634,7 +626,7 @@ impl Registry {
             let mut objects = self.objects.lock().expect("objects lock");
             let idle: Vec<(Instant, ObjectKey)> = objects
                 .iter()
-                .filter_map(|(k, e)| e.idle_since.lock().ok().and_then(|t| *t).map(|t| (t, k.clone())))
+                .filter_map(|(k, e)| e.turn().idle_since.map(|t| (t, k.clone())))
                 .collect();
             for key in pick(idle) {
                 let Some(entry) = objects.get(&key).cloned() else { continue };
@@ -856,7 +848,6 @@ mod tests {
         ObjectEntry {
             turn: Arc::default(),
             state: Arc::default(),
-            idle_since: Arc::new(Mutex::new(None)),
             label: Arc::new(Label::default()),
             span: tracing::Span::none(),
         }
@@ -885,7 +876,7 @@ mod tests {
         drop(held);
         let turn = e.turn();
         assert!(!turn.running && !turn.gone, "given back: free, not gone");
-        assert!(e.idle_since.lock().unwrap().is_some(), "idle since it was given back");
+        assert!(turn.idle_since.is_some(), "idle since it was given back");
     }
 
     /// A turn dropped without being given back (an event that panicked)
