@@ -30,6 +30,9 @@ pub extern "C" fn initialize_runtime() {
             JS_SetDateClock(Some(date_clock));
         }
     });
+    // The cache's blocks go back to libc first, for fill_heap_holes to take.
+    // SAFETY: nothing holds a pointer to a cached block.
+    unsafe { facets_tc_flush() };
     fill_heap_holes();
 }
 
@@ -63,7 +66,72 @@ unsafe extern "C" {
 unsafe extern "C" {
     fn malloc(size: usize) -> *mut u8;
     fn free(ptr: *mut u8);
+    fn realloc(ptr: *mut u8, size: usize) -> *mut u8;
+    // Added to QuickJS by `guest-js/patches/quickjs-wasi-tcache.patch`:
+    // libc's allocator behind a cache of small freed blocks.
+    fn facets_tc_malloc(size: usize) -> *mut u8;
+    fn facets_tc_calloc(count: usize, size: usize) -> *mut u8;
+    fn facets_tc_free(ptr: *mut u8);
+    fn facets_tc_flush();
 }
+
+/// The engine's Rust allocates as QuickJS does, through the cache of small
+/// freed blocks in front of libc's allocator (see the patch), so that the
+/// strings and lists of every call between the host, Rust and JS skip
+/// dlmalloc's bins too. Blocks are libc's: what the cache does not take goes
+/// to `free`, and a block grows with `realloc`. Alignments above what
+/// `malloc` guarantees go to `System` (libc's `aligned_alloc`).
+struct Allocator;
+
+/// What libc's `malloc` aligns every block to on wasm32 (as Rust's `System`
+/// assumes there).
+const MALLOC_ALIGN: usize = 8;
+
+// SAFETY: every block comes from libc's allocator (directly or through the
+// cache, which only hands out blocks big enough for the request, see the
+// patch) and goes back to it the same way; alignments malloc cannot promise
+// go to `System`.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: a libc-style malloc of a non-zero size.
+            unsafe { facets_tc_malloc(layout.size()) }
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { std::alloc::System.alloc(layout) }
+        }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: as `alloc`, zeroed.
+            unsafe { facets_tc_calloc(1, layout.size()) }
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { std::alloc::System.alloc_zeroed(layout) }
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: `ptr` came from `alloc` or `realloc` above with this alignment.
+            unsafe { facets_tc_free(ptr) }
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: `ptr` is a live libc block (see `alloc`); new_size is non-zero.
+            unsafe { realloc(ptr, new_size) }
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Allocator = Allocator;
 
 /// Takes, for good, the free blocks that initialization left scattered through
 /// the heap, so that an instance's allocations come from the heap's end.
