@@ -4,6 +4,7 @@ use javy_plugin_api::javy::quickjs::{
     Array, CaughtError, Ctx, Error, Exception, FromJs, Function, Module, Object, Promise, Result, TypedArray, Value,
 };
 
+use crate::Hook;
 use crate::bindings::facets::runtime::io;
 
 use crate::bindings::facets::runtime::types::BindingValue;
@@ -91,14 +92,14 @@ impl Guest for Engine {
     fn call(entry: Entry, method: String, args: Vec<u8>) -> std::result::Result<Vec<u8>, JsError> {
         crate::with_internal(|ctx, internal| {
             let run = || -> Result<Vec<u8>> {
-                let call: Function = internal.get("call")?;
+                let call = crate::hook(ctx, Hook::Call)?;
                 let (kind, export) = entry_parts(entry);
                 // The arguments (an array) read here when they are plain data,
                 // else their bytes for the JS reader (see `call` in js/99-dispatch.js).
                 let args = crate::bridge::read_value(ctx, args)?;
                 // The method's answer, or a promise of it (see `call` in js/99-dispatch.js).
                 let answer: Value = settle_answer(ctx, &internal, call.call((kind, export, method, args))?)?;
-                let finish: Function = internal.get("finishCall")?;
+                let finish = crate::hook(ctx, Hook::FinishCall)?;
                 let out: TypedArray<u8> = finish.call((answer,))?;
                 Ok(out.as_bytes().unwrap_or(&[]).to_vec())
             };
@@ -109,32 +110,23 @@ impl Guest for Engine {
     fn fetch(entry: Entry, request: HttpRequest) -> std::result::Result<(HttpResponse, bool), JsError> {
         crate::with_internal(|ctx, internal| {
             let run = || -> Result<(HttpResponse, bool)> {
-                let fetch: Function = internal.get("fetch")?;
+                let fetch = crate::hook(ctx, Hook::Fetch)?;
                 let (kind, export) = entry_parts(entry);
-                // The Request's parts (see Body in js/40-fetch-api.js):
-                // [method, url, header pairs, body bytes or null, null, false].
-                // The URL is its WHATWG href: the host normalized it (see
-                // `http-request` in wit/types.wit).
+                // The Request's parts (see `fetch` in js/99-dispatch.js): the
+                // method, the URL (its WHATWG href: the host normalized it, see
+                // `http-request` in wit/types.wit), raw header pairs (see
+                // headersFromPairs in js/40-fetch-api.js: the wire's form too)
+                // and the body's bytes or null.
                 let body: Value = match request.body {
                     Some(bytes) if request.method != "GET" && request.method != "HEAD" => crate::bridge::uint8(ctx, bytes)?.into_value(),
                     _ => Value::new_null(ctx.clone()),
                 };
-                // (Set in order: a gap would make it a slow array.)
-                let parts = Array::new(ctx.clone())?;
-                parts.set(0, request.method)?;
-                parts.set(1, request.url)?;
-                // (Raw header pairs, see headersFromPairs in js/40-fetch-api.js:
-                // the wire's form too.)
-                parts.set(2, request.headers)?;
-                parts.set(3, body)?;
-                parts.set(4, Value::new_null(ctx.clone()))?;
-                parts.set(5, false)?;
-                // The handler's answer: a Response, or a promise of one (see
-                // `fetch` in js/99-dispatch.js).
-                let answer: Value = settle_answer(ctx, &internal, fetch.call((kind, export, parts))?)?;
+                // The handler's answer: a Response, or a promise of one.
+                let answer: Value = fetch.call((kind, export, request.method, request.url, request.headers, body))?;
+                let answer: Value = settle_answer(ctx, &internal, answer)?;
                 // [status, statusText, header pairs, body bytes or null,
                 // streamed or null] (see `finishFetch`).
-                let finish: Function = internal.get("finishFetch")?;
+                let finish = crate::hook(ctx, Hook::FinishFetch)?;
                 let parts: Array = finish.call((answer, kind))?;
                 let status: u16 = parts.get(0)?;
                 let status_text: String = parts.get(1)?;
@@ -228,7 +220,7 @@ fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, internal: &Object<'js>, promise: 
         let turn_fn = match &turn {
             Some(f) => f.clone(),
             None => {
-                let f: Function = internal.get("loopTurn")?;
+                let f = crate::hook(ctx, Hook::LoopTurn)?;
                 turn = Some(f.clone());
                 f
             }

@@ -57,6 +57,44 @@ thread_local! {
     static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
     /// The runtime's internal object (dispatch functions), hidden from user code.
     static INTERNAL: RefCell<Option<Persistent<Object<'static>>>> = const { RefCell::new(None) };
+    /// The internal object's functions that every event calls, taken once
+    /// (getting one by name hashes its name into an atom each time).
+    static HOOKS: RefCell<Option<Hooks>> = const { RefCell::new(None) };
+}
+
+/// See [`HOOKS`].
+struct Hooks {
+    fetch: Persistent<Function<'static>>,
+    finish_fetch: Persistent<Function<'static>>,
+    call: Persistent<Function<'static>>,
+    finish_call: Persistent<Function<'static>>,
+    loop_turn: Persistent<Function<'static>>,
+}
+
+/// Which of [`Hooks`] to take.
+#[derive(Clone, Copy)]
+pub(crate) enum Hook {
+    Fetch,
+    FinishFetch,
+    Call,
+    FinishCall,
+    LoopTurn,
+}
+
+/// One of the internal object's functions that every event calls.
+pub(crate) fn hook<'js>(ctx: &Ctx<'js>, which: Hook) -> javy_plugin_api::javy::quickjs::Result<Function<'js>> {
+    HOOKS.with(|h| {
+        let h = h.borrow();
+        let h = h.as_ref().expect("engine runtime is initialized");
+        let f = match which {
+            Hook::Fetch => &h.fetch,
+            Hook::FinishFetch => &h.finish_fetch,
+            Hook::Call => &h.call,
+            Hook::FinishCall => &h.finish_call,
+            Hook::LoopTurn => &h.loop_turn,
+        };
+        f.clone().restore(ctx)
+    })
 }
 
 fn config() -> Config {
@@ -89,6 +127,17 @@ fn install<'js>(ctx: &Ctx<'js>) -> javy_plugin_api::javy::quickjs::Result<()> {
     let (_module, promise) = Module::declare(ctx.clone(), "cloudflare:workers", CLOUDFLARE_WORKERS_JS)?.eval()?;
     promise.finish::<()>()?;
     globals.remove("__facets_runtime")?;
+    let take = |name: &str| -> javy_plugin_api::javy::quickjs::Result<Persistent<Function<'static>>> {
+        Ok(Persistent::save(ctx, internal.get::<_, Function>(name)?))
+    };
+    let hooks = Hooks {
+        fetch: take("fetch")?,
+        finish_fetch: take("finishFetch")?,
+        call: take("call")?,
+        finish_call: take("finishCall")?,
+        loop_turn: take("loopTurn")?,
+    };
+    HOOKS.with(|h| *h.borrow_mut() = Some(hooks));
     INTERNAL.with(|i| *i.borrow_mut() = Some(Persistent::save(ctx, internal)));
     #[cfg(feature = "profile")]
     profile::install(ctx)?;

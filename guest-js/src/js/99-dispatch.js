@@ -118,10 +118,10 @@
     // (No async function and no await of its own: in this engine they cost
     // about as much as the rest of a trivial event's runtime work, and a
     // handler's promise has mostly settled by the time it is returned.)
-    fetch(kind, exportName, parts) {
-      // The request's parts, made by the Rust half from the host's valid ones
-      // (the host normalized the URL): see Body in 40-fetch-api.js.
-      const request = new Request(TRUSTED, parts);
+    fetch(kind, exportName, method, url, headers, body) {
+      // The request's parts, from the host's valid ones (the host normalized
+      // the URL): see Body in 40-fetch-api.js.
+      const request = new Request(TRUSTED, [method, url, headers, body, null, false]);
       let res;
       if (kind === 1) {
         if (!inst.object) throw new Error("no Durable Object is running in this instance");
@@ -145,7 +145,7 @@
     // sent as its own parts, its body marked used; any other goes through
     // responseParts.
     finishFetch(res, kind) {
-      const p = checkResponse(res, kind);
+      const p = responsePartsOf(res) ?? checkResponse(res, kind);
       const src = p[3];
       if (p[4] === null && !p[5] && (src === null || src instanceof Uint8Array) && !(p[2] instanceof Headers)) {
         inst.streamedBody = null;
