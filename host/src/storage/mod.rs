@@ -527,11 +527,15 @@ impl Database {
     /// the open event; what Cloudflare reports as `ctx.storage.sql.databaseSize`.
     pub fn size_bytes(&self) -> Result<u64, StorageError> {
         let _trusted = self.trusted();
-        // One PRAGMA (metering asks after every event that wrote). SQLite
-        // prepares a PRAGMA again at every run (each is run-once, so the
-        // statement cache cannot keep it), which is why the page size is
-        // read once, at open.
-        let pages: i64 = self.conn.query_row(internal_sql!("PRAGMA page_count"), [], |row| row.get(0))?;
+        // Metering asks after every event that wrote. A PRAGMA statement is
+        // prepared again at every run (each is run-once, so the statement
+        // cache cannot keep it): the page count is read through the
+        // pragma's table-valued function, a statement the cache keeps, and
+        // the page size once, at open.
+        let pages: i64 = self
+            .conn
+            .prepare_host(internal_sql!("SELECT page_count FROM pragma_page_count()"))?
+            .query_row([], |row| row.get(0))?;
         Ok(u64::try_from(pages).unwrap_or(0) * self.page_size)
     }
 
