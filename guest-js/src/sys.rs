@@ -1,6 +1,6 @@
 //! The engine's raw core exports that Javy's runtime and the component model
-//! need, the heap preparation of pre-initialization, and the job queue's
-//! tick marker. The other `unsafe` code is QuickJS's C API where rquickjs has
+//! need, the Rust half's allocator, the heap preparation of
+//! pre-initialization, and the job queue's tick marker. The other `unsafe` code is QuickJS's C API where rquickjs has
 //! no safe equivalent: `clone.rs` (plain data to bytes and back) and
 //! `classOf` in `bridge.rs`. Everything else is safe Rust on rquickjs.
 
