@@ -109,6 +109,10 @@ enum Command {
         /// [default: 1000] (config: limits.instances).
         #[arg(long)]
         max_instances: Option<u32>,
+        /// Free instance slots kept warm ahead of need by a low-priority thread, so that a new
+        /// object's instances skip most page faults; 0 turns it off [default: 8] (config: facets.warm_slots).
+        #[arg(long)]
+        warm_slots: Option<u32>,
         /// Serve the admin listener (GET /usage, /metrics, /logs) on this port; off unless given
         /// (config: facets.admin.port).
         #[arg(long)]
@@ -200,6 +204,7 @@ async fn run(command: Command, log_json: bool) -> Result<()> {
             max_event_wall_ms,
             outbound_timeout_ms,
             max_instances,
+            warm_slots,
             admin_port,
             admin_ip,
             admin_token,
@@ -245,6 +250,7 @@ async fn run(command: Command, log_json: bool) -> Result<()> {
             rt.max_memory_bytes = (memory_cap_mib as usize) << 20;
             rt.console_bytes = max_console_bytes.or(file.console_bytes_per_event).map_or(rt.console_bytes, |b| b as usize);
             rt.max_instances = max_instances.or(file.instances).unwrap_or(rt.max_instances).max(2);
+            rt.warm_slots = warm_slots.or(file.warm_slots).unwrap_or(8) as usize;
             rt.max_event_wall_ms = max_event_wall_ms.or(file.event_wall_ms).unwrap_or(rt.max_event_wall_ms).max(1);
             if let Some(ms) = outbound_timeout_ms.or(file.outbound_timeout_ms) {
                 rt.outbound.total_timeout = std::time::Duration::from_millis(ms.max(1));

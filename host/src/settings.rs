@@ -19,7 +19,7 @@
 //! },
 //! "facets": {
 //!   "ip": "127.0.0.1", "port": 8787, "data_dir": ".facets/data", "durability": "full",
-//!   "log_format": "text", "idle_timeout_s": 30,
+//!   "log_format": "text", "idle_timeout_s": 30, "warm_slots": 8,
 //!   "admin": { "ip": "127.0.0.1", "port": 8788, "token": "...", "insecure": false }
 //! }
 //! ```
@@ -90,6 +90,7 @@ pub struct FileSettings {
     pub durability: Option<String>,
     pub log_format: Option<String>,
     pub idle_timeout_s: Option<u64>,
+    pub warm_slots: Option<u32>,
     pub admin_ip: Option<IpAddr>,
     pub admin_port: Option<u16>,
     pub admin_token: Option<String>,
@@ -181,7 +182,7 @@ const LIMIT_KEYS: &[&str] = &[
     "event_wall_ms",
     "outbound_timeout_ms",
 ];
-const FACETS_KEYS: &[&str] = &["ip", "port", "data_dir", "cache_dir", "durability", "log_format", "idle_timeout_s", "admin"];
+const FACETS_KEYS: &[&str] = &["ip", "port", "data_dir", "cache_dir", "durability", "log_format", "idle_timeout_s", "warm_slots", "admin"];
 const ADMIN_KEYS: &[&str] = &["ip", "port", "token", "insecure"];
 
 /// Reads the `limits` and `facets` sections; unknown fields go to `warnings`.
@@ -219,6 +220,7 @@ pub fn from_config(config: &ProjectConfig, warnings: &mut Vec<String>) -> Result
         s.durability = r.one_of(f, p, "durability", &["full", "normal"])?;
         s.log_format = r.one_of(f, p, "log_format", &["text", "json"])?;
         s.idle_timeout_s = r.uint(f, p, "idle_timeout_s", 1)?;
+        s.warm_slots = r.uint(f, p, "warm_slots", 0)?;
         if let Some(a) = r.section(f.get("admin"), "facets.admin")? {
             r.unknown(a, "facets.admin", ADMIN_KEYS);
             let p = "facets.admin";
@@ -267,13 +269,14 @@ mod tests {
     fn reads_both_sections() {
         let c = config(
             serde_json::json!({ "cpu_ms": 50, "memory_mib": 64, "facets_per_object": 3 }),
-            serde_json::json!({ "port": 9000, "data_dir": "d", "durability": "normal", "admin": { "port": 9001, "insecure": true } }),
+            serde_json::json!({ "port": 9000, "data_dir": "d", "durability": "normal", "warm_slots": 0, "admin": { "port": 9001, "insecure": true } }),
         );
         let mut w = vec![];
         let s = from_config(&c, &mut w).unwrap();
         assert_eq!((s.cpu_ms, s.memory_mib, s.facets_per_object), (Some(50), Some(64), Some(3)));
         assert_eq!((s.port, s.admin_port, s.admin_insecure), (Some(9000), Some(9001), Some(true)));
         assert_eq!(s.data_dir, Some(PathBuf::from("/p/d")));
+        assert_eq!(s.warm_slots, Some(0));
         assert!(w.is_empty(), "{w:?}");
     }
 
