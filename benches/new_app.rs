@@ -6,7 +6,11 @@
 //!   compile the source, start the supervisor, load the code, start the facet,
 //!   open both databases, run the request;
 //! - `new object, loaded code`: the same with code already in the loader cache;
-//! - `warm request`: supervisor → facet on live instances (the baseline).
+//! - `warm request`: supervisor → facet on live instances (the baseline);
+//! - `new object after 30 ms quiet`: new objects one by one, each after 30 ms
+//!   without a new instance, as when they arrive apart rather than in a burst:
+//!   they start in instance slots warmed meanwhile (`RuntimeOptions::warm_slots`,
+//!   8 as in `facets serve`; `FACETS_BENCH_WARM_SLOTS=0` for none, the baseline).
 //!
 //! A second table splits the new apps' and new objects' time by start phase
 //! (the mean of each phase of `facets_start_phase_seconds`, the metric that
@@ -107,11 +111,12 @@ fn main() -> anyhow::Result<()> {
     // The requests come from a task on the runtime (as the HTTP server's
     // connection tasks do), not from the main thread.
     rt.block_on(rt.spawn(async move {
-        let options = ServeOptions {
+        let mut options = ServeOptions {
             data_dir: Some(tmp.path().to_path_buf()),
             durability: Durability::Normal,
             ..ServeOptions::default()
         };
+        options.runtime.warm_slots = std::env::var("FACETS_BENCH_WARM_SLOTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
         let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/fixtures/platform");
         let prepared = facets::server::prepare(&project, &options).await?;
         let registry = prepared.registry;
@@ -146,7 +151,17 @@ fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
 
-        println!("\nnew apps, in process, {n} each (µs)\n");
+        let quiet_n = 50;
+        let (mut quiet, mut quiet_i) = (Vec::with_capacity(quiet_n), Vec::with_capacity(quiet_n));
+        for i in 0..quiet_n {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let res = measure(&mut quiet, &mut quiet_i, registry.fetch_entry(request(&format!("quiet-{i}"), "code-0", APP)))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            anyhow::ensure!(res.body == b"1");
+        }
+
+        println!("\nnew apps, in process, {n} each (µs; the quiet row {quiet_n}; warm slots: {})\n", options.runtime.warm_slots);
         if counting() {
             println!("(guest Wasm instructions counted: times are slower than without FACETS_BENCH_COUNT)\n");
             println!("| {:<28} | {:>9} | {:>9} | {:>9} | {:>13} |", "what", "median", "p10", "p90", "instructions");
@@ -158,6 +173,7 @@ fn main() -> anyhow::Result<()> {
         row("new app (unseen code)", new_app, new_app_i);
         row("new object, loaded code", new_object, new_object_i);
         row("warm supervisor -> facet", warm, warm_i);
+        row("new object after 30 ms quiet", quiet, quiet_i);
         println!("\nwhere the starts went: mean of each start phase (µs)\n");
         println!("| {:<24} | {:<22} | {:>6} | {:>9} |", "rows", "what, phase", "starts", "mean");
         println!("|{:-<26}|{:-<24}|{:->8}|{:->11}|", "", "", "", "");
