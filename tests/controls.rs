@@ -88,6 +88,31 @@ fn usage_is_metered_per_object_and_facet_and_survives_a_restart() {
     assert_eq!(usage_of(&host, "namespace=Victim&object=alice")[0]["requests"], 5);
 }
 
+/// Metering reads a database's size at most once a second: what later
+/// writes add is recorded when the object's instance ends (here, evicted
+/// once idle), so usage ends with the true size.
+#[test]
+fn usage_ends_with_the_size_of_writes_made_within_a_second() {
+    let data = tempfile::tempdir().unwrap();
+    let host = host_on(data.path(), &["--idle-timeout", "1"]);
+    assert_eq!(host.get("/victim/carol/put?v=small").status, 200);
+    let small = usage_of(&host, "namespace=Victim&object=carol")[0]["storage_bytes"].as_u64().unwrap();
+    let big = "x".repeat(20_000);
+    // Two writes of about 40 KB each, right after the first (within its second).
+    for _ in 0..2 {
+        assert_eq!(host.get(&format!("/victim/carol/put?v={big}")).status, 200);
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let bytes = usage_of(&host, "namespace=Victim&object=carol")[0]["storage_bytes"].as_u64().unwrap();
+        if bytes >= small + 60_000 {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "storage_bytes {bytes} (first write: {small})");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn metrics_count_requests_instances_limits_and_the_loader_without_object_labels() {
     let data = tempfile::tempdir().unwrap();

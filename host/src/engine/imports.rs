@@ -358,7 +358,7 @@ impl HostState {
             let state = slot.instance.state_mut();
             let drained = state.usage.take();
             if drained.rows_written > 0 {
-                storage = state.storage.opened().and_then(|db| db.database_size().ok());
+                storage = state.storage.opened().and_then(|db| db.metered_size());
             }
             used.add(&drained);
         } else if let Some(lost) = self.lost_facet_usage.take() {

@@ -287,6 +287,18 @@ impl std::fmt::Display for Label {
     }
 }
 
+/// When an instance ends (evicted, discarded, shut down), the size of its
+/// database that metering still owes is recorded (see
+/// [`crate::storage::Database::metered_size`]).
+impl Drop for HostState {
+    fn drop(&mut self) {
+        if let Some(size) = self.storage.opened().and_then(|db| db.owed_size()) {
+            let key = crate::usage::Key { namespace: self.label.namespace.clone(), object: self.label.object.clone(), facet: self.label.facet.clone() };
+            self.services.record_usage(key, crate::usage::Counters::default(), Some(size));
+        }
+    }
+}
+
 /// The data of one instance's `Store`.
 pub struct HostState {
     wasi: WasiCtx,

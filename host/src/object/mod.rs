@@ -306,7 +306,7 @@ impl Registry {
         used.errors += reply.is_err() as u64;
         used.wall_ms += elapsed.as_millis() as u64;
         let storage = if used.rows_written > 0 {
-            instance.and_then(|i| i.state().storage.opened()).and_then(|db| db.database_size().ok())
+            instance.and_then(|i| i.state().storage.opened()).and_then(|db| db.metered_size())
         } else {
             None
         };

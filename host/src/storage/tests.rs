@@ -662,6 +662,24 @@ fn size_bytes_grows_with_data() {
     assert!(db.size_bytes().unwrap() >= empty + 100_000);
 }
 
+/// Metering reads the size at the first write, then at most once per
+/// METER_SIZE_EVERY; a read skipped meanwhile is owed, and made once.
+#[test]
+fn metered_size_is_read_at_most_once_a_second_and_owed_in_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = open(&dir);
+    assert_eq!(db.owed_size(), None, "nothing owed before any read");
+    let first = db.metered_size().expect("the first read is made");
+    db.kv_put("k", &vec![0u8; 100_000]).unwrap();
+    assert_eq!(db.metered_size(), None, "within a second of the last read");
+    assert_eq!(db.owed_size(), Some(db.size_bytes().unwrap()), "the skipped read, made now");
+    assert!(db.size_bytes().unwrap() >= first + 100_000);
+    assert_eq!(db.owed_size(), None, "owed once");
+    std::thread::sleep(super::METER_SIZE_EVERY);
+    db.kv_put("k2", &vec![0u8; 10_000]).unwrap();
+    assert_eq!(db.metered_size(), Some(db.size_bytes().unwrap()), "read again a second later");
+}
+
 #[test]
 fn sqlite_errors_show_message_and_code_name() {
     let dir = tempfile::tempdir().unwrap();
