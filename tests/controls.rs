@@ -334,10 +334,13 @@ fn a_supervisor_reads_its_facets_usage() {
     let r = host.get("/sup/s/facet-usage");
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
-    assert_eq!(v["metered"]["requests"], 2, "{v}");
+    assert_eq!(v["metered"]["requests"], 5, "{v}");
     assert_eq!(v["metered"]["facet"], "metered", "{v}");
     assert!(v["metered"]["instance_starts"].as_u64().unwrap() >= 1, "{v}");
     assert!(v["never"].is_null(), "{v}");
+    // The facet's size as of its last write, though metering read it before that write.
+    assert!(v["size"].as_u64().unwrap() > 50_000, "{v}");
+    assert_eq!(v["metered"]["storage_bytes"], v["size"], "{v}");
 }
 
 /// The instance that loads the project at start-up (to refuse a project whose

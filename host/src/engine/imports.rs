@@ -464,8 +464,13 @@ impl facets::Host for HostState {
     }
 
     async fn usage(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        let facet = if self.label.facet.is_empty() { name } else { format!("{}/{name}", self.label.facet) };
+        let facet = if self.label.facet.is_empty() { name.clone() } else { format!("{}/{name}", self.label.facet) };
         let key = crate::usage::Key { namespace: self.label.namespace.clone(), object: self.label.object.clone(), facet };
+        // A size metering skipped since the facet's last write is read now:
+        // the supervisor sees its facet's true size (say, to hold it to a quota).
+        if let Some(size) = self.facets.get(&name).and_then(|slot| slot.instance.state().storage.opened()).and_then(|db| db.owed_size()) {
+            self.services.record_usage(key.clone(), crate::usage::Counters::default(), Some(size));
+        }
         Ok(self.services.usage_json(&key))
     }
 
