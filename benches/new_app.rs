@@ -19,6 +19,9 @@
 //!
 //! Data lives on tmpfs with `--durability normal`, so fsync does not dominate.
 //!
+//! `faults`: the median number of page faults of the process during a
+//! request of the row (`getrusage`).
+//!
 //! `FACETS_BENCH_COUNT=1` adds the median number of Wasm instructions the
 //! guests ran per request of each row (see `facets::engine::count_guest_instructions`):
 //! a figure that does not move with the machine's speed (times are slower in
@@ -43,25 +46,41 @@ fn request(app: &str, code: &str, source: &str) -> HttpRequest {
     }
 }
 
-fn row(name: &str, mut v: Vec<Duration>, mut instructions: Vec<u64>) {
+fn row(name: &str, mut v: Vec<Duration>, counts: Vec<(u64, u64)>) {
     v.sort();
-    instructions.sort();
+    let median = |mut x: Vec<u64>| {
+        x.sort();
+        x[x.len() / 2]
+    };
+    let faults = median(counts.iter().map(|c| c.1).collect());
     let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    let counted = if counting() { format!(" {:>13} |", instructions[instructions.len() / 2]) } else { String::new() };
-    println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} |{counted}", p(0.5), p(0.1), p(0.9));
+    let counted = if counting() { format!(" {:>13} |", median(counts.iter().map(|c| c.0).collect())) } else { String::new() };
+    println!("| {name:<28} | {:>9.0} | {:>9.0} | {:>9.0} | {faults:>6} |{counted}", p(0.5), p(0.1), p(0.9));
+}
+
+/// Page faults of the whole process so far.
+fn page_faults() -> u64 {
+    #[expect(unsafe_code, reason = "getrusage fills the struct passed")]
+    // SAFETY: `usage` is a valid, writable rusage.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        (usage.ru_minflt + usage.ru_majflt) as u64
+    }
 }
 
 fn counting() -> bool {
     std::env::var_os("FACETS_BENCH_COUNT").is_some()
 }
 
-/// Runs `f`, pushing its time and the guest instructions it ran.
-async fn measure<T>(times: &mut Vec<Duration>, counts: &mut Vec<u64>, f: impl std::future::Future<Output = T>) -> T {
-    let i0 = facets::engine::guest_instructions();
+/// Runs `f`, pushing its time, the guest instructions it ran and the page
+/// faults of the process meanwhile.
+async fn measure<T>(times: &mut Vec<Duration>, counts: &mut Vec<(u64, u64)>, f: impl std::future::Future<Output = T>) -> T {
+    let (i0, f0) = (facets::engine::guest_instructions(), page_faults());
     let t = Instant::now();
     let out = f.await;
     times.push(t.elapsed());
-    counts.push(facets::engine::guest_instructions() - i0);
+    counts.push((facets::engine::guest_instructions() - i0, page_faults() - f0));
     out
 }
 
@@ -164,11 +183,11 @@ fn main() -> anyhow::Result<()> {
         println!("\nnew apps, in process, {n} each (µs; the quiet row {quiet_n}; warm slots: {})\n", options.runtime.warm_slots);
         if counting() {
             println!("(guest Wasm instructions counted: times are slower than without FACETS_BENCH_COUNT)\n");
-            println!("| {:<28} | {:>9} | {:>9} | {:>9} | {:>13} |", "what", "median", "p10", "p90", "instructions");
-            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|{:->15}|", "", "", "", "", "");
+            println!("| {:<28} | {:>9} | {:>9} | {:>9} | {:>6} | {:>13} |", "what", "median", "p10", "p90", "faults", "instructions");
+            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|{:->8}|{:->15}|", "", "", "", "", "", "");
         } else {
-            println!("| {:<28} | {:>9} | {:>9} | {:>9} |", "what", "median", "p10", "p90");
-            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|", "", "", "", "");
+            println!("| {:<28} | {:>9} | {:>9} | {:>9} | {:>6} |", "what", "median", "p10", "p90", "faults");
+            println!("|{:-<30}|{:->11}|{:->11}|{:->11}|{:->8}|", "", "", "", "", "");
         }
         row("new app (unseen code)", new_app, new_app_i);
         row("new object, loaded code", new_object, new_object_i);

@@ -504,7 +504,8 @@ fn engine_with_one_shard(config: &Config) -> wasmtime::Result<wasmtime::Engine> 
 /// left their latency no better, p90 worse. A burst gets the slots warmed
 /// before it. Warm-ups never take a slot a real instance could need (they
 /// leave `target` of `max_instances` free), are not instance starts in the
-/// metrics and bill no one. Each warm free slot keeps about 150 KiB resident.
+/// metrics and bill no one. Each warm free slot keeps about 130 KiB resident
+/// (PSS with one live object in `benches/compare`: 1.0 MiB more with 8).
 struct WarmSlots {
     target: usize,
     /// When the last real instance was made (ms since `epoch`).
