@@ -170,6 +170,7 @@ fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
 
+        let phases_warm = start_phases();
         let quiet_n = 50;
         let (mut quiet, mut quiet_i) = (Vec::with_capacity(quiet_n), Vec::with_capacity(quiet_n));
         for i in 0..quiet_n {
@@ -198,6 +199,7 @@ fn main() -> anyhow::Result<()> {
         println!("|{:-<26}|{:-<24}|{:->8}|{:->11}|", "", "", "", "");
         phase_rows("new app (unseen code)", &phases_start, &phases_apps);
         phase_rows("new object, loaded code", &phases_apps, &phases_objects);
+        phase_rows("new object after 30 ms quiet", &phases_warm, &start_phases());
         registry.shutdown().await;
         Ok::<_, anyhow::Error>(())
     }))?
