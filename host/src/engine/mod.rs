@@ -437,7 +437,7 @@ impl Pool {
             // 2 MiB, faulting in (and keeping resident) pages it never used.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = engine_with_one_shard(&config)
+        let engine = engine_with_one_shard(&config, n)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
         let (component, hit) = cache::load_prefetched(&engine, source, cache_dir, prefetched)?;
@@ -460,22 +460,29 @@ impl Pool {
 /// engine is made while this thread may run on one CPU only (its affinity is
 /// restored after). The shard's lock is held for a few instructions per
 /// instantiation; with one shard every thread finds every warm slot.
-fn engine_with_one_shard(config: &Config) -> wasmtime::Result<wasmtime::Engine> {
+/// Smaller pools (the boot pool) are made as they are: pinned, the thread
+/// could not move off a CPU that the engine's checksum thread also wants,
+/// which cost start-up about half a millisecond.
+fn engine_with_one_shard(config: &Config, slots: u32) -> wasmtime::Result<wasmtime::Engine> {
+    /// Wasmtime's smallest sharded pool.
+    const SHARDED_FROM: u32 = 128;
     #[cfg(target_os = "linux")]
-    #[expect(unsafe_code, reason = "sched_getaffinity/sched_setaffinity on this thread, with a cpu_set_t of our own")]
-    // SAFETY: both calls read or write the `cpu_set_t` passed with its size,
-    // and change the affinity of the calling thread (pid 0) only.
-    unsafe {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let mut saved: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut saved) == 0 {
-            let cpu = libc::sched_getcpu();
-            let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(usize::try_from(cpu).unwrap_or(0), &mut one);
-            if libc::sched_setaffinity(0, size, &one) == 0 {
-                let engine = wasmtime::Engine::new(config);
-                libc::sched_setaffinity(0, size, &saved);
-                return engine;
+    if slots >= SHARDED_FROM {
+        #[expect(unsafe_code, reason = "sched_getaffinity/sched_setaffinity on this thread, with a cpu_set_t of our own")]
+        // SAFETY: both calls read or write the `cpu_set_t` passed with its size,
+        // and change the affinity of the calling thread (pid 0) only.
+        unsafe {
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            let mut saved: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size, &mut saved) == 0 {
+                let cpu = libc::sched_getcpu();
+                let mut one: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(usize::try_from(cpu).unwrap_or(0), &mut one);
+                if libc::sched_setaffinity(0, size, &one) == 0 {
+                    let engine = wasmtime::Engine::new(config);
+                    libc::sched_setaffinity(0, size, &saved);
+                    return engine;
+                }
             }
         }
     }
