@@ -550,11 +550,11 @@ impl Database {
 
     /// The size for metering, after an event that wrote: read at most once
     /// per [`METER_SIZE_EVERY`], `None` in between (usage keeps the size it
-    /// has; the read is then owed, see [`Database::owed_size`]). Reading it
-    /// costs about as much as a small write event itself: SQLite prepares
-    /// `PRAGMA page_count` again at every run, inside `pragma_page_count()`
-    /// too (1.7% of the server's CPU under `wrk` on the platform fixture,
-    /// whose facet writes at every request).
+    /// has; the read is then owed, see [`Database::owed_size`]). A read is
+    /// not cheap: SQLite prepares `PRAGMA page_count` again at every run,
+    /// inside `pragma_page_count()` too; read after every write, it took
+    /// 1.7% of the server's CPU under `wrk` on the platform fixture (whose
+    /// facet writes at every request; perf).
     pub fn metered_size(&self) -> Option<u64> {
         if self.size_read_at.get().is_some_and(|t| t.elapsed() < METER_SIZE_EVERY) {
             self.size_owed.set(true);
