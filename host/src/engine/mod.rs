@@ -409,12 +409,15 @@ struct Pool {
 }
 
 impl Pool {
+    /// `warmed`: a pool whose free slots may be warmed (see [`WarmSlots`]):
+    /// every pool but the boot pool.
     fn new(
         slots: u32,
         max_memory_bytes: usize,
         source: &cache::Source<'_>,
         cache_dir: &std::path::Path,
         prefetched: Option<cache::Prefetched>,
+        warmed: bool,
     ) -> Result<Pool> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -437,7 +440,7 @@ impl Pool {
             // 2 MiB, faulting in (and keeping resident) pages it never used.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = engine_with_one_shard(&config, n)
+        let engine = if warmed { engine_with_one_shard(&config) } else { wasmtime::Engine::new(&config) }
             .map_err(anyhow::Error::from)
             .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
         let (component, hit) = cache::load_prefetched(&engine, source, cache_dir, prefetched)?;
@@ -450,39 +453,36 @@ impl Pool {
     }
 }
 
-/// `wasmtime::Engine::new`, with the pooling allocator's slots in one shard.
+/// `wasmtime::Engine::new`, with the pooling allocator's structures in one shard.
 ///
-/// Wasmtime splits a pool of 128 slots or more into one shard per CPU (as
-/// `std::thread::available_parallelism` counts them when the engine is made),
-/// and a thread takes slots from its own shard while that has any never
-/// used. A slot warmed on one thread (see [`WarmSlots`]) would then go unused
-/// by the threads of the other shards, which start cold slots instead. So the
+/// Wasmtime shards each allocator of 128 slots or more by CPU (as
+/// `std::thread::available_parallelism` counts them when the engine is
+/// made): here the linear memories' from 64 instance slots up (two memory
+/// slots per instance slot, see `total_memories`). A thread takes slots from
+/// its own shard while that has any never used, so a slot warmed on one
+/// thread (see [`WarmSlots`]) would go unused by the threads of the other
+/// shard, which start cold slots instead (the test
+/// `an_object_in_a_warm_slot_faults_in_fewer_pages`, 100 instance slots: 51
+/// page faults cold, 48 "warm", against 50 and 11 with one shard). So the
 /// engine is made while this thread may run on one CPU only (its affinity is
-/// restored after). The shard's lock is held for a few instructions per
-/// instantiation; with one shard every thread finds every warm slot.
-/// Smaller pools (the boot pool) are made as they are: pinned, the thread
-/// could not move off a CPU that the engine's checksum thread also wants,
-/// which cost start-up about half a millisecond.
-fn engine_with_one_shard(config: &Config, slots: u32) -> wasmtime::Result<wasmtime::Engine> {
-    /// Wasmtime's smallest sharded pool.
-    const SHARDED_FROM: u32 = 128;
+/// restored after). A shard's lock is held for a few instructions per
+/// instantiation.
+fn engine_with_one_shard(config: &Config) -> wasmtime::Result<wasmtime::Engine> {
     #[cfg(target_os = "linux")]
-    if slots >= SHARDED_FROM {
-        #[expect(unsafe_code, reason = "sched_getaffinity/sched_setaffinity on this thread, with a cpu_set_t of our own")]
-        // SAFETY: both calls read or write the `cpu_set_t` passed with its size,
-        // and change the affinity of the calling thread (pid 0) only.
-        unsafe {
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            let mut saved: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, size, &mut saved) == 0 {
-                let cpu = libc::sched_getcpu();
-                let mut one: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(usize::try_from(cpu).unwrap_or(0), &mut one);
-                if libc::sched_setaffinity(0, size, &one) == 0 {
-                    let engine = wasmtime::Engine::new(config);
-                    libc::sched_setaffinity(0, size, &saved);
-                    return engine;
-                }
+    #[expect(unsafe_code, reason = "sched_getaffinity/sched_setaffinity on this thread, with a cpu_set_t of our own")]
+    // SAFETY: both calls read or write the `cpu_set_t` passed with its size,
+    // and change the affinity of the calling thread (pid 0) only.
+    unsafe {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        let mut saved: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut saved) == 0 {
+            let cpu = libc::sched_getcpu();
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(usize::try_from(cpu).unwrap_or(0), &mut one);
+            if libc::sched_setaffinity(0, size, &one) == 0 {
+                let engine = wasmtime::Engine::new(config);
+                libc::sched_setaffinity(0, size, &saved);
+                return engine;
             }
         }
     }
@@ -642,7 +642,7 @@ impl Builder {
                 Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
                 None => cache::Source::built_in(),
             };
-            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None) {
+            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None, true) {
                 Ok(pool) => {
                     let _ = self.full.set(Arc::new(pool));
                     // New instances no longer come from the boot pool: it goes
@@ -735,7 +735,7 @@ impl Runtime {
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot pool compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
-            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched)?);
+            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched, false)?);
             let builder = Builder {
                 slots: n,
                 max_memory_bytes: options.max_memory_bytes,
@@ -748,7 +748,7 @@ impl Runtime {
             };
             (builder.boot.clone(), Some(builder))
         } else {
-            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched)?));
+            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched, true)?));
             let _ = ready_tx.send(Some(Ok(())));
             (Arc::new(std::sync::Mutex::new(None)), None)
         };
