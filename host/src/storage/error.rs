@@ -89,6 +89,14 @@ pub enum StorageError {
         source: SqliteError,
     },
 
+    /// The database file itself could not be opened (to lock it).
+    #[error("cannot open database {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Another connection (in this process or another) holds the file.
     #[error(
         "database {} is in use by another process or connection; each database belongs to \

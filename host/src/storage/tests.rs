@@ -571,6 +571,23 @@ fn event_calls_out_of_order_are_errors() {
     assert_eq!(db.kv_get("k").unwrap().as_deref(), Some(&b"v"[..]));
 }
 
+/// Another program's SQLite (its own POSIX locks) is refused the file while
+/// facets has it open, as a second facets connection is; it may use it after.
+#[test]
+fn a_foreign_sqlite_is_refused_the_file_while_it_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut db = Database::open(&path, &StorageOptions::default()).unwrap();
+    db.kv_put("k", b"v").unwrap();
+    let foreign = rusqlite::Connection::open(&path).unwrap();
+    foreign.busy_timeout(std::time::Duration::ZERO).unwrap();
+    let count = |c: &rusqlite::Connection| c.query_row("SELECT count(*) FROM __cf_kv", [], |r| r.get::<_, i64>(0));
+    let err = count(&foreign).unwrap_err();
+    assert_eq!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy), "{err}");
+    drop(db);
+    assert_eq!(count(&foreign).unwrap(), 1);
+}
+
 #[test]
 fn second_open_of_the_same_file_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
