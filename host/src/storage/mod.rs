@@ -244,10 +244,11 @@ fn create_from_template(path: &Path, durability: Durability) -> std::io::Result<
     Ok(true)
 }
 
-/// Takes the lock of the database file at `path` (made empty if missing):
-/// an open-file-description lock (`F_OFD_SETLK`, Linux 3.15+) on the whole
-/// file, for as long as the returned file stays open. `Ok(None)`: no such
-/// locks here; SQLite's unix VFS then locks the file itself.
+/// Takes the lock of the database file at `path`: an open-file-description
+/// lock (`F_OFD_SETLK`, Linux 3.15+) on the whole file, for as long as the
+/// returned file stays open. `Ok(None)`: no such locks here, or no file yet
+/// (no template: SQLite makes it, and syncs its folder when durability is
+/// full); SQLite's unix VFS then locks the file itself.
 ///
 /// Why not SQLite's locks: its unix VFS keeps every file it opened in one
 /// list per process and walks it at each open, to share POSIX locks among
@@ -263,13 +264,11 @@ fn create_from_template(path: &Path, durability: Durability) -> std::io::Result<
 #[cfg(target_os = "linux")]
 fn lock_file(path: &Path) -> Result<Option<fs::File>, StorageError> {
     use std::os::fd::AsRawFd;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|source| StorageError::File { path: path.to_path_buf(), source })?;
+    let file = match fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StorageError::File { path: path.to_path_buf(), source }),
+    };
     let lock = libc::flock {
         l_type: libc::F_WRLCK as libc::c_short,
         l_whence: libc::SEEK_SET as libc::c_short,
