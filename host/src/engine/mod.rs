@@ -814,10 +814,10 @@ impl Runtime {
 
     /// Asks the warming thread to look, when fewer than half of its target
     /// of free slots are warm.
-    fn poke_warm(&self, pool: &Pool) {
+    fn poke_warm(&self) {
         let Some(warm) = &self.warm else { return };
         warm.started();
-        if pool.engine.pooling_allocator_metrics().is_some_and(|m| (m.unused_warm_memories() as usize) < warm.target.div_ceil(2)) {
+        if self.warm_free_slots() < warm.target.div_ceil(2) {
             warm.poke();
         }
     }
@@ -844,10 +844,11 @@ impl Runtime {
                 batch.push(instance);
                 continue;
             }
+            let js = |e: JsError| anyhow::anyhow!("{}: {}", e.name, e.message);
             let worker = match code {
                 Some(w) => w,
                 None => {
-                    let bytecode = instance.compile("warm-up.js", WARM_UP_JS).await?.map_err(|e| anyhow::anyhow!("{}: {}", e.name, e.message))?;
+                    let bytecode = instance.compile("warm-up.js", WARM_UP_JS).await?.map_err(js)?;
                     code.insert(Worker {
                         main_module: "warm-up.js".into(),
                         modules: vec![bindings::Module { name: "warm-up.js".into(), content: bindings::ModuleContent::JsBytecode(bytecode) }],
@@ -862,7 +863,6 @@ impl Runtime {
                     })
                 }
             };
-            let js = |e: JsError| anyhow::anyhow!("{}: {}", e.name, e.message);
             instance.load(worker).await?.map_err(js)?;
             instance.start_object("WarmUp", &id).await?.map_err(js)?;
             let request = HttpRequest { method: "POST".into(), url: format!("http://warm-up/?slot={i}"), headers: String::new(), body: Some(b"!".to_vec()) };
@@ -968,7 +968,7 @@ impl Runtime {
         let in_full_pool = boot_slot.is_none();
         let instance = self.instantiate_on(&pool, slot, boot_slot, services, label, storage).await?;
         if in_full_pool {
-            self.poke_warm(&pool);
+            self.poke_warm();
         }
         Ok(instance)
     }
@@ -1308,7 +1308,7 @@ fn normalized_url(request: &HttpRequest) -> Result<Option<HttpRequest>, JsError>
 mod tests {
     use super::*;
 
-    fn get(path: &str) -> HttpRequest {
+    pub(super) fn get(path: &str) -> HttpRequest {
         HttpRequest { method: "GET".into(), url: format!("http://test{path}"), headers: String::new(), body: None }
     }
 
@@ -1331,7 +1331,7 @@ mod tests {
     }
 
     /// Loads the project at `dir` (relative to the repository).
-    async fn project(runtime: &Arc<Runtime>, dir: &str) -> Worker {
+    pub(super) async fn project(runtime: &Arc<Runtime>, dir: &str) -> Worker {
         let config = crate::config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)).expect("config");
         crate::worker::load_project(runtime, &config).await.expect("project").worker
     }
@@ -1467,12 +1467,8 @@ mod tests {
 
 #[cfg(test)]
 mod warm_tests {
+    use super::tests::{get, project};
     use super::*;
-
-    async fn project(runtime: &Arc<Runtime>, dir: &str) -> Worker {
-        let config = crate::config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)).expect("config");
-        crate::worker::load_project(runtime, &config).await.expect("project").worker
-    }
 
     /// Waits (up to 20 s) until `runtime` has at least `n` warm free slots.
     fn wait_warm(runtime: &Runtime, n: usize) -> usize {
@@ -1509,8 +1505,7 @@ mod warm_tests {
                         i.load(&worker).await.unwrap().unwrap();
                         let id = ObjectId { hex: "1".repeat(64), name: Some(format!("t{t}")) };
                         i.start_object("Memo", &id).await.unwrap().unwrap();
-                        let get = HttpRequest { method: "GET".into(), url: "http://test/".into(), headers: String::new(), body: None };
-                        let res = i.fetch(Entry::DurableObject, &get).await.unwrap().unwrap();
+                        let res = i.fetch(Entry::DurableObject, &get("/")).await.unwrap().unwrap();
                         assert_eq!(res.body, b"1", "a fresh object in a warmed slot");
                         i
                     })
@@ -1562,7 +1557,6 @@ mod warm_tests {
             assert_eq!(wait_warm(&runtime, warm_slots), warm_slots);
             rt.block_on(async {
                 let worker = project(&runtime, "tests/fixtures/engine_pools").await;
-                let get = HttpRequest { method: "GET".into(), url: "http://test/".into(), headers: String::new(), body: None };
                 let mut live = Vec::new();
                 let mut last = 0;
                 // (Live at once, so that each takes a slot of its own; the last one is measured.)
@@ -1572,7 +1566,7 @@ mod warm_tests {
                     let mut i = runtime.instantiate(services, Label::default(), Storage::None).await.unwrap();
                     i.load(&worker).await.unwrap().unwrap();
                     i.start_object("Memo", &ObjectId { hex: "2".repeat(64), name: Some(format!("n{n}")) }).await.unwrap().unwrap();
-                    assert_eq!(i.fetch(Entry::DurableObject, &get).await.unwrap().unwrap().body, b"1");
+                    assert_eq!(i.fetch(Entry::DurableObject, &get("/")).await.unwrap().unwrap().body, b"1");
                     last = thread_faults() - before;
                     live.push(i);
                 }
