@@ -397,11 +397,12 @@ impl WasiView for HostState {
     }
 }
 
-/// Instance slots of the pool that serves while the full pool is built (see [`Runtime`]).
+/// Instances the boot engine may hold at once, while the full pool is built (see [`Runtime`]).
 pub const BOOT_SLOTS: usize = 64;
 
-/// One Wasmtime `Engine` with its pooling allocator (a fixed number of instance
-/// slots), the engine component compiled for it and its `InstancePre`.
+/// One Wasmtime `Engine` with its instance allocator, the engine component
+/// compiled for it and its `InstancePre`: the pooling allocator (a fixed
+/// number of instance slots), or for the boot engine the on-demand one.
 struct Pool {
     engine: wasmtime::Engine,
     pre: bindings::EnginePre<HostState>,
@@ -409,22 +410,36 @@ struct Pool {
 }
 
 impl Pool {
-    /// `warmed`: a pool whose free slots may be warmed (see [`WarmSlots`]):
-    /// every pool but the boot pool.
+    /// `boot`: the engine that serves while the full pool is built (see
+    /// [`Runtime`]), with the on-demand allocator: setting up pooled slots
+    /// costs about 4.5 µs each (the `mprotect`s of their guard pages), 0.3-0.6
+    /// ms of start-up for 64 slots, while an instance of its own costs a few
+    /// `mmap`s more than a never-used slot. Its live instances are capped at
+    /// `slots` by the caller. Every other pool's free slots may be warmed (see
+    /// [`WarmSlots`]). Both allocators give an instance the same address space
+    /// (its memory's reservation and guard region), so the compiled component
+    /// is the same cache entry.
     fn new(
         slots: u32,
         max_memory_bytes: usize,
         source: &cache::Source<'_>,
         cache_dir: &std::path::Path,
         prefetched: Option<cache::Prefetched>,
-        warmed: bool,
+        boot: bool,
     ) -> Result<Pool> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         config.consume_fuel(counting_instructions());
-        let mut pool = PoolingAllocationConfig::new();
         let n = slots.max(1);
+        if boot {
+            // (Memory growth is capped by `HostState`'s limiter, as in a pool.)
+            let engine = wasmtime::Engine::new(&config)
+                .map_err(anyhow::Error::from)
+                .context("creating the wasmtime engine for the boot instances")?;
+            return Pool::with_engine(engine, n, source, cache_dir, prefetched);
+        }
+        let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(n)
             .total_core_instances(n.saturating_mul(8))
             .total_memories(n.saturating_mul(2))
@@ -440,9 +455,19 @@ impl Pool {
             // 2 MiB, faulting in (and keeping resident) pages it never used.
             .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = if warmed { engine_with_one_shard(&config) } else { wasmtime::Engine::new(&config) }
+        let engine = engine_with_one_shard(&config)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
+        Pool::with_engine(engine, n, source, cache_dir, prefetched)
+    }
+
+    fn with_engine(
+        engine: wasmtime::Engine,
+        n: u32,
+        source: &cache::Source<'_>,
+        cache_dir: &std::path::Path,
+        prefetched: Option<cache::Prefetched>,
+    ) -> Result<Pool> {
         let (component, hit) = cache::load_prefetched(&engine, source, cache_dir, prefetched)?;
         tracing::debug!(cache_hit = hit, slots = n, "engine component ready");
         let mut linker: Linker<HostState> = Linker::new(&engine);
@@ -642,7 +667,7 @@ impl Builder {
                 Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
                 None => cache::Source::built_in(),
             };
-            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None, true) {
+            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None, false) {
                 Ok(pool) => {
                     let _ = self.full.set(Arc::new(pool));
                     // New instances no longer come from the boot pool: it goes
@@ -735,7 +760,7 @@ impl Runtime {
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot pool compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
-            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched, false)?);
+            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched, true)?);
             let builder = Builder {
                 slots: n,
                 max_memory_bytes: options.max_memory_bytes,
@@ -748,7 +773,7 @@ impl Runtime {
             };
             (builder.boot.clone(), Some(builder))
         } else {
-            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched, true)?));
+            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched, false)?));
             let _ = ready_tx.send(Some(Ok(())));
             (Arc::new(std::sync::Mutex::new(None)), None)
         };
@@ -1409,6 +1434,35 @@ mod tests {
             };
             let trap = joined.unwrap().expect_err("a spin ends in a trap");
             assert!(matches!(trap.downcast_ref::<LimitError>(), Some(LimitError::Cpu(50))), "{trap:#}");
+        });
+    }
+
+    /// The boot engine allocates its instances on demand, not from a pool:
+    /// its memory and stack limits hold as a pool's do.
+    #[test]
+    fn a_boot_instance_is_held_to_its_memory_and_stack_limits() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let options = RuntimeOptions { max_instances: 1_000, memory_bytes: 32 << 20, ..RuntimeOptions::default() };
+            let runtime = Runtime::new(&options).unwrap();
+            let worker = project(&runtime, "tests/fixtures/engine_pools").await;
+            for (class, want) in [("Bomb", "memory"), ("Deep", "stack")] {
+                let mut inst = runtime.instantiate(crate::worker::no_services(&runtime), Label::default(), Storage::None).await.unwrap();
+                assert!(inst.in_boot_pool());
+                inst.load(&worker).await.unwrap().unwrap();
+                inst.start_object(class, &id(class)).await.unwrap().unwrap();
+                let outcome = inst.fetch(Entry::DurableObject, &get("/")).await;
+                let got = match &outcome {
+                    Err(trap) => match trap.downcast_ref::<LimitError>() {
+                        Some(LimitError::Memory(32)) => "memory",
+                        Some(LimitError::Stack) => "stack",
+                        _ => "another trap",
+                    },
+                    Ok(Err(_)) => "a JS exception",
+                    Ok(Ok(_)) => "an answer",
+                };
+                assert_eq!(got, want, "{class}: {:?}", outcome.as_ref().err());
+            }
         });
     }
 
