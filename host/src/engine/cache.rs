@@ -78,47 +78,26 @@ fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
     format!("engine-{}-{:016x}", &digest[..24], h.finish())
 }
 
-/// The checksum of a cached engine, begun before the `Engine` that names
-/// its entry exists (see [`prefetch`]).
+/// The checksum of a cached engine's compiled file, begun before the
+/// engine that loads it is made (see [`prefetch`]).
 pub struct Prefetched {
-    /// The file being checksummed (nothing when there is none to take).
-    path: std::sync::mpsc::Receiver<PathBuf>,
+    /// The file being checksummed.
+    path: PathBuf,
     sum: std::thread::JoinHandle<std::io::Result<String>>,
 }
 
-/// Starts checksumming, on a thread of its own, the cache entry of
-/// `source` that was last used: creating the engine that [`load`] needs
-/// for the entry's key (its configuration's hash) takes about a
-/// millisecond, and the checksum 1-3 ms, which then run side by side.
-/// `load` uses the result only for the entry its key names.
-pub fn prefetch(source: &Source<'_>, cache_dir: &Path) -> Option<Prefetched> {
-    let prefix = format!("engine-{}-", &source.digest[..24]);
-    let dir = cache_dir.to_path_buf();
-    let (found, path) = std::sync::mpsc::channel();
-    let sum = std::thread::Builder::new()
-        .name("facets-checksum".into())
-        .spawn(move || {
-            let file = last_used_entry(&dir, &prefix).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
-            let _ = found.send(file.clone());
-            checksum_of(&file)
-        })
-        .ok()?;
+/// Starts checksumming, on a thread of its own, the cache entry of `source`
+/// that an engine with `engine`'s configuration loads (the entry's key is
+/// that configuration's hash; an engine with the on-demand allocator costs
+/// microseconds to make, one with a pool about 4.5 µs per slot). The checksum
+/// takes 1-3 ms, mostly faulting the file's pages in, and runs beside the
+/// making of the engine that [`load_prefetched`] then uses it for, if that
+/// engine's key names the same entry.
+pub fn prefetch(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) -> Option<Prefetched> {
+    let path = cache_dir.join(format!("{}.cwasm", cache_key(engine, &source.digest)));
+    let file = path.clone();
+    let sum = std::thread::Builder::new().name("facets-checksum".into()).spawn(move || checksum_of(&file)).ok()?;
     Some(Prefetched { path, sum })
-}
-
-/// The compiled file of the entry named `prefix…` that a load used last (a
-/// load marks its `.crc` file as used).
-fn last_used_entry(dir: &Path, prefix: &str) -> Option<PathBuf> {
-    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(key) = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|k| k.strip_suffix(".crc")) else { continue };
-        let Ok(used) = entry.metadata().and_then(|m| m.modified()) else { continue };
-        if newest.as_ref().is_none_or(|(t, _)| used > *t) {
-            newest = Some((used, dir.join(format!("{prefix}{key}.cwasm"))));
-        }
-    }
-    newest.map(|(_, path)| path)
 }
 
 /// Loads the compiled engine from `cache_dir`, compiling and storing it when
@@ -138,7 +117,7 @@ pub fn load_prefetched(
     let path = cache_dir.join(format!("{key}.cwasm"));
     let crc_path = cache_dir.join(format!("{key}.crc"));
     // (Another entry's checksum is left to finish on its own.)
-    let prefetched = prefetched.filter(|p| p.path.recv().is_ok_and(|file| file == path)).map(|p| p.sum);
+    let prefetched = prefetched.filter(|p| p.path == path).map(|p| p.sum);
     if let Some(component) = try_load(engine, &path, &crc_path, prefetched) {
         mark_used(&crc_path);
         return Ok((component, true));
@@ -460,39 +439,34 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine();
         let source = Source::of(COMPONENT);
-        let prefix = format!("engine-{}-", &source.digest()[..24]);
-        assert!(last_used_entry(dir.path(), &prefix).is_none(), "nothing is cached yet");
-        let fetched = prefetch(&source, dir.path()).expect("a thread");
+        let fetched = prefetch(&engine, &source, dir.path()).expect("a thread");
         let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("compiles");
         assert!(!hit, "an empty cache cannot hit");
-        let stored = last_used_entry(dir.path(), &prefix).expect("the entry just stored");
-        assert!(stored.exists(), "{}", stored.display());
-        let fetched = prefetch(&source, dir.path()).expect("the entry just stored");
+        let fetched = prefetch(&engine, &source, dir.path()).expect("a thread");
+        let cwasm = fetched.path.clone();
+        assert!(cwasm.exists(), "{}", cwasm.display());
         let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("loads");
         assert!(hit, "the prefetched checksum of a sound entry is taken");
 
-        let cwasm = stored;
         let sound = std::fs::read(&cwasm).expect("read");
         let mut bytes = sound.clone();
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
         std::fs::write(&cwasm, &bytes).expect("corrupt it");
-        let fetched = prefetch(&source, dir.path()).expect("the corrupt entry");
+        let fetched = prefetch(&engine, &source, dir.path()).expect("a thread");
         let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("a corrupt cache is rebuilt");
         assert!(!hit, "a corrupt file must not be used");
 
-        // Another entry of the same engine (another configuration's), used
-        // more recently, holding the bytes this entry's checksum file
-        // expects: its checksum must not be taken for this entry, corrupt again.
+        // The entry of an engine with another configuration, holding the
+        // bytes this entry's checksum file expects: its checksum must not be
+        // taken for this entry, corrupt again.
         std::fs::write(&cwasm, &bytes).expect("corrupt it again");
-        let other = dir.path().join(format!("engine-{}-ffffffffffffffff.cwasm", &source.digest()[..24]));
-        std::fs::write(&other, &sound).expect("write");
-        let other_crc = other.with_extension("crc");
-        std::fs::write(&other_crc, checksum(&sound)).expect("write");
-        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
-        std::fs::File::options().append(true).open(&other_crc).and_then(|f| f.set_modified(later)).expect("used last");
-        assert_eq!(last_used_entry(dir.path(), &prefix), Some(other));
-        let fetched = prefetch(&source, dir.path()).expect("the other entry, used last");
+        let other = wasmtime::Engine::new(wasmtime::Config::new().wasm_component_model(true).consume_fuel(true)).expect("engine");
+        let other_cwasm = dir.path().join(format!("{}.cwasm", cache_key(&other, source.digest())));
+        assert_ne!(other_cwasm, cwasm);
+        std::fs::write(&other_cwasm, &sound).expect("write");
+        std::fs::write(other_cwasm.with_extension("crc"), checksum(&sound)).expect("write");
+        let fetched = prefetch(&other, &source, dir.path()).expect("a thread");
         let (_, hit) = load_prefetched(&engine, &source, dir.path(), Some(fetched)).expect("rebuilt");
         assert!(!hit, "another entry's checksum was taken for this one");
     }

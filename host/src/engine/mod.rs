@@ -409,58 +409,63 @@ struct Pool {
     slots: usize,
 }
 
+/// The configuration every engine starts from; [`Pool::pooled`] adds the
+/// pooling allocator. (The allocator is not part of the compiled
+/// component's cache key: see `the_boot_engine_and_a_pool_load_one_cache_entry`.)
+fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    config.consume_fuel(counting_instructions());
+    config
+}
+
+/// [`engine_config`] with a pool of `n` instance slots.
+fn pooled_config(n: u32, max_memory_bytes: usize) -> Config {
+    let mut config = engine_config();
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(8))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(4))
+        // A live Store keeps its fiber stack: one per live instance.
+        .total_stacks(n)
+        .max_memory_size(max_memory_bytes)
+        // Resetting a slot with memset beats madvise (no TLB shootdowns).
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(64 << 10)
+        // ...and with PAGEMAP_SCAN (Linux 6.7+) only the pages the instance
+        // dirtied are restored; without it every reset rewrites the whole
+        // 2 MiB, faulting in (and keeping resident) pages it never used.
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
 impl Pool {
-    /// `boot`: the engine that serves while the full pool is built (see
-    /// [`Runtime`]), with the on-demand allocator: setting up pooled slots
-    /// costs about 4.5 µs each (the `mprotect`s of their guard pages), 0.3-0.6
-    /// ms of start-up for 64 slots, while an instance of its own costs a few
-    /// `mmap`s more than a never-used slot. Its live instances are capped at
-    /// `slots` by the caller. Every other pool's free slots may be warmed (see
-    /// [`WarmSlots`]). Both allocators give an instance the same address space
-    /// (its memory's reservation and guard region), so the compiled component
-    /// is the same cache entry.
-    fn new(
+    /// A pool of `slots` instance slots, whose free slots may be warmed (see
+    /// [`WarmSlots`]).
+    fn pooled(
         slots: u32,
         max_memory_bytes: usize,
         source: &cache::Source<'_>,
         cache_dir: &std::path::Path,
         prefetched: Option<cache::Prefetched>,
-        boot: bool,
     ) -> Result<Pool> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        config.consume_fuel(counting_instructions());
         let n = slots.max(1);
-        if boot {
-            // (Memory growth is capped by `HostState`'s limiter, as in a pool.)
-            let engine = wasmtime::Engine::new(&config)
-                .map_err(anyhow::Error::from)
-                .context("creating the wasmtime engine for the boot instances")?;
-            return Pool::with_engine(engine, n, source, cache_dir, prefetched);
-        }
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(8))
-            .total_memories(n.saturating_mul(2))
-            .total_tables(n.saturating_mul(4))
-            // A live Store keeps its fiber stack: one per live instance.
-            .total_stacks(n)
-            .max_memory_size(max_memory_bytes)
-            // Resetting a slot with memset beats madvise (no TLB shootdowns).
-            .linear_memory_keep_resident(2 << 20)
-            .table_keep_resident(64 << 10)
-            // ...and with PAGEMAP_SCAN (Linux 6.7+) only the pages the instance
-            // dirtied are restored; without it every reset rewrites the whole
-            // 2 MiB, faulting in (and keeping resident) pages it never used.
-            .pagemap_scan(wasmtime::Enabled::Auto);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = engine_with_one_shard(&config)
+        let engine = engine_with_one_shard(&pooled_config(n, max_memory_bytes))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("creating the wasmtime engine with {n} instance slots"))?;
         Pool::with_engine(engine, n, source, cache_dir, prefetched)
     }
 
+    /// The pool of `engine` (made with [`engine_config`]), whatever its
+    /// allocator: for the boot engine, the on-demand one, whose instances
+    /// the caller caps at `n`. Setting up pooled slots costs about 4.5 µs
+    /// each (the `mprotect`s of their guard pages), 0.3-0.6 ms of start-up
+    /// for 64 slots, while an on-demand instance costs a few `mmap`s more
+    /// than a never-used slot; both give an instance the same address space
+    /// (its memory's reservation and guard region).
     fn with_engine(
         engine: wasmtime::Engine,
         n: u32,
@@ -667,7 +672,7 @@ impl Builder {
                 Some(bytes) => cache::Source::with_digest(bytes, self.digest.clone()),
                 None => cache::Source::built_in(),
             };
-            let sent = match Pool::new(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None, false) {
+            let sent = match Pool::pooled(self.slots, self.max_memory_bytes, &source, &self.cache_dir, None) {
                 Ok(pool) => {
                     let _ = self.full.set(Arc::new(pool));
                     // New instances no longer come from the boot pool: it goes
@@ -753,14 +758,19 @@ impl Runtime {
         };
 
         let code_cache = cache::CodeCache::new(&options.cache_dir, source.digest());
-        // The checksum of the cached engine starts now, beside the engine's creation.
-        let prefetched = cache::prefetch(&source, &options.cache_dir);
+        // The boot engine, or a stand-in for the full pool's (its cache key
+        // is the same): made in microseconds, so that the checksum of the
+        // cached engine it names starts now, beside the making of the pool.
+        let on_demand = wasmtime::Engine::new(&engine_config())
+            .map_err(anyhow::Error::from)
+            .context("creating the wasmtime engine")?;
+        let prefetched = cache::prefetch(&on_demand, &source, &options.cache_dir);
         let full = Arc::new(std::sync::OnceLock::new());
         let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot pool compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
-            let boot = Arc::new(Pool::new(BOOT_SLOTS as u32, options.max_memory_bytes, &source, &options.cache_dir, prefetched, true)?);
+            let boot = Arc::new(Pool::with_engine(on_demand, BOOT_SLOTS as u32, &source, &options.cache_dir, prefetched)?);
             let builder = Builder {
                 slots: n,
                 max_memory_bytes: options.max_memory_bytes,
@@ -773,7 +783,7 @@ impl Runtime {
             };
             (builder.boot.clone(), Some(builder))
         } else {
-            let _ = full.set(Arc::new(Pool::new(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched, false)?));
+            let _ = full.set(Arc::new(Pool::pooled(n, options.max_memory_bytes, &source, &options.cache_dir, prefetched)?));
             let _ = ready_tx.send(Some(Ok(())));
             (Arc::new(std::sync::Mutex::new(None)), None)
         };
@@ -1464,6 +1474,24 @@ mod tests {
                 assert_eq!(got, want, "{class}: {:?}", outcome.as_ref().err());
             }
         });
+    }
+
+    /// The boot engine (on-demand allocator) and the pools load the same
+    /// compiled component: its cache key (the configuration's hash) does not
+    /// depend on the allocator, so the checksum begun with the first engine
+    /// counts for the others. A setting that changed the key for one of them
+    /// would have start-up compile or checksum the engine twice.
+    #[test]
+    fn the_boot_engine_and_a_pool_load_one_cache_entry() {
+        use std::hash::{Hash, Hasher};
+        let key = |engine: &wasmtime::Engine| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            h.finish()
+        };
+        let on_demand = wasmtime::Engine::new(&engine_config()).unwrap();
+        let pooled = wasmtime::Engine::new(&pooled_config(4, 128 << 20)).unwrap();
+        assert_eq!(key(&on_demand), key(&pooled));
     }
 
     /// The project's modules are compiled once per engine and source: a
