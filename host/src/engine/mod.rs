@@ -697,8 +697,9 @@ impl Builder {
 ///
 /// Setting up a pool costs about 4 µs per slot (an `mprotect` for the guard
 /// page of every slot's fiber stack): 13 ms of start-up for 3,000 slots. So
-/// with more than `2 * BOOT_SLOTS` slots, a boot pool of [`BOOT_SLOTS`] slots
-/// comes first, and a low-priority thread builds the full pool when
+/// with more than `2 * BOOT_SLOTS` slots, a boot pool comes first: an engine
+/// with the on-demand allocator (nothing to set up), capped at
+/// [`BOOT_SLOTS`] live instances; a low-priority thread builds the full pool when
 /// [`Runtime::build_full_pool`] says so (`facets serve` does once it listens)
 /// or when the boot pool is full. From then on new instances come from the
 /// full pool, and the boot pool's go on until they end. Live instances are
@@ -768,7 +769,7 @@ impl Runtime {
         let full = Arc::new(std::sync::OnceLock::new());
         let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
-            // The boot pool compiles (or loads) the engine into the cache, so
+            // The boot engine compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
             let boot = Arc::new(Pool::with_engine(on_demand, BOOT_SLOTS as u32, &source, &options.cache_dir, prefetched)?);
             let builder = Builder {
