@@ -67,7 +67,7 @@ impl<'a> Source<'a> {
     }
 }
 
-fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
+pub(super) fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     // The checksum format is part of the key, so that builds with another

@@ -1484,15 +1484,10 @@ mod tests {
     /// would have start-up compile or checksum the engine twice.
     #[test]
     fn the_boot_engine_and_a_pool_load_one_cache_entry() {
-        use std::hash::{Hash, Hasher};
-        let key = |engine: &wasmtime::Engine| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            engine.precompile_compatibility_hash().hash(&mut h);
-            h.finish()
-        };
+        let digest = cache::Source::built_in().digest().to_string();
         let on_demand = wasmtime::Engine::new(&engine_config()).unwrap();
         let pooled = wasmtime::Engine::new(&pooled_config(4, 128 << 20)).unwrap();
-        assert_eq!(key(&on_demand), key(&pooled));
+        assert_eq!(cache::cache_key(&on_demand, &digest), cache::cache_key(&pooled, &digest));
     }
 
     /// The project's modules are compiled once per engine and source: a
