@@ -83,7 +83,7 @@ pub(super) fn cache_key(engine: &wasmtime::Engine, digest: &str) -> String {
 pub struct Prefetched {
     /// The file being checksummed.
     path: PathBuf,
-    sum: std::thread::JoinHandle<std::io::Result<String>>,
+    sum: Checksum,
 }
 
 /// Starts checksumming, on a thread of its own, the cache entry of `source`
@@ -96,8 +96,7 @@ pub struct Prefetched {
 pub fn prefetch(engine: &wasmtime::Engine, source: &Source<'_>, cache_dir: &Path) -> Option<Prefetched> {
     let path = cache_dir.join(format!("{}.cwasm", cache_key(engine, &source.digest)));
     let file = path.clone();
-    let sum = std::thread::Builder::new().name("facets-checksum".into()).spawn(move || checksum_of(&file)).ok()?;
-    Some(Prefetched { path, sum })
+    Some(Prefetched { path, sum: Checksum::spawn(file)? })
 }
 
 /// Loads the compiled engine from `cache_dir`, compiling and storing it when
@@ -113,14 +112,33 @@ pub fn load_prefetched(
     cache_dir: &Path,
     prefetched: Option<Prefetched>,
 ) -> Result<(Component, bool)> {
+    load_prepared(engine, source, cache_dir, prefetched, |c| Ok(c.clone()))
+}
+
+/// [`load_prefetched`], returning what `prepare` makes of the component.
+/// A cached component is handed to `prepare` as soon as it is
+/// deserialized, while its file's checksum may still be running on the
+/// other thread, and what `prepare` made is returned only if the checksum
+/// then matches (else the engine is compiled again and `prepare` called
+/// on that). So `prepare` may look at the component (type-check it against
+/// a linker: `Linker::instantiate_pre`) but must not run any of its code.
+/// The start-up's main thread used to wait for the checksum before making
+/// its linker and pre-instantiation; now that work fills the wait.
+pub fn load_prepared<T>(
+    engine: &wasmtime::Engine,
+    source: &Source<'_>,
+    cache_dir: &Path,
+    prefetched: Option<Prefetched>,
+    prepare: impl Fn(&Component) -> Result<T>,
+) -> Result<(T, bool)> {
     let key = cache_key(engine, &source.digest);
     let path = cache_dir.join(format!("{key}.cwasm"));
     let crc_path = cache_dir.join(format!("{key}.crc"));
     // (Another entry's checksum is left to finish on its own.)
     let prefetched = prefetched.filter(|p| p.path == path).map(|p| p.sum);
-    if let Some(component) = try_load(engine, &path, &crc_path, prefetched) {
+    if let Some(prepared) = try_load(engine, &path, &crc_path, prefetched, &prepare) {
         mark_used(&crc_path);
-        return Ok((component, true));
+        return Ok((prepared, true));
     }
     let component = Component::new(engine, source.bytes)
         .map_err(anyhow::Error::from)
@@ -129,7 +147,7 @@ pub fn load_prefetched(
         tracing::warn!(dir = %cache_dir.display(), "could not cache the compiled engine: {e:#}");
     }
     prune(cache_dir, &key, std::time::SystemTime::now());
-    Ok((component, false))
+    Ok((prepare(&component)?, false))
 }
 
 /// Removes the entries of `dir` other than `keep` that were last used more
@@ -160,32 +178,30 @@ fn prune(dir: &Path, keep: &str, now: std::time::SystemTime) {
     }
 }
 
-fn try_load(
+fn try_load<T>(
     engine: &wasmtime::Engine,
     path: &Path,
     crc_path: &Path,
-    prefetched: Option<std::thread::JoinHandle<std::io::Result<String>>>,
-) -> Option<Component> {
+    prefetched: Option<Checksum>,
+    prepare: impl Fn(&Component) -> Result<T>,
+) -> Option<T> {
     let expected = std::fs::read_to_string(crc_path).ok()?;
     // The checksum (1-3 ms, mostly faulting the file's pages in) runs on
     // another thread (begun by `prefetch`, or here) while this one maps and
-    // parses the file; the component is returned only if the checksum
-    // matches, and nothing of it has run before then.
+    // parses the file and `prepare`s the component; that is returned only
+    // if the checksum matches, and nothing of it has run before then.
     let sum = match prefetched {
         Some(sum) => sum,
-        None => {
-            let path = path.to_path_buf();
-            std::thread::Builder::new().name("facets-checksum".into()).spawn(move || checksum_of(&path)).ok()?
-        }
+        None => Checksum::spawn(path.to_path_buf())?,
     };
-    let deserialized = deserialize(engine, path);
-    let sum = sum.join();
-    if !matches!(sum, Ok(Ok(ref sum)) if *sum == expected.trim()) {
+    let prepared = deserialize(engine, path).and_then(|c| prepare(&c));
+    let sum = sum.wait();
+    if !matches!(sum, Some(Ok(ref sum)) if *sum == expected.trim()) {
         tracing::warn!(file = %path.display(), "compiled engine cache is corrupt; recompiling");
         return None;
     }
-    match deserialized {
-        Ok(c) => Some(c),
+    match prepared {
+        Ok(prepared) => Some(prepared),
         Err(e) => {
             tracing::warn!(file = %path.display(), "compiled engine cache is unusable ({e:#}); recompiling");
             None
@@ -193,18 +209,51 @@ fn try_load(
     }
 }
 
-/// The checksum of a file (see [`checksum`]), read through a read-only mapping: the pages come from
-/// the page cache (which wasmtime's own mapping of the file then shares)
-/// rather than being copied into a fresh buffer.
+/// The checksum of a file (see [`checksum`]), taken on a thread of its own
+/// through a read-only mapping: the pages come from the page cache (which
+/// wasmtime's own mapping of the file then shares) rather than being copied
+/// into a fresh buffer. The result is sent as soon as it is known; only
+/// then does the thread unmap the file and exit, which nobody waits for
+/// (unmapping the 7.6 MB engine, with the TLB shootdown it sends to the
+/// other CPU, and the thread's exit took 0.4 ms, ad hoc timers, that the
+/// start-up's main thread spent joining it).
+pub(super) struct Checksum(std::sync::mpsc::Receiver<std::io::Result<String>>);
+
+impl Checksum {
+    fn spawn(path: PathBuf) -> Option<Checksum> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("facets-checksum".into())
+            .spawn(move || {
+                match map_file(&path) {
+                    Ok(map) => {
+                        let _ = tx.send(Ok(checksum(&map)));
+                        drop(map);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            })
+            .ok()?;
+        Some(Checksum(rx))
+    }
+
+    /// The checksum, or `None` if its thread died without one.
+    fn wait(self) -> Option<std::io::Result<String>> {
+        self.0.recv().ok()
+    }
+}
+
 #[expect(unsafe_code, reason = "mapping a file is unsafe if another process truncates it meanwhile")]
-fn checksum_of(path: &Path) -> std::io::Result<String> {
+fn map_file(path: &Path) -> std::io::Result<memmap2::Mmap> {
     let file = std::fs::File::open(path)?;
     // SAFETY: cache files are written under a temporary name and renamed into
-    // place, never modified in place, and the mapping only lives for this
-    // function. Only another process truncating the file meanwhile could make
-    // a read fault (SIGBUS); wasmtime's own mapping of it carries that risk too.
-    let map = unsafe { memmap2::Mmap::map(&file) }?;
-    Ok(checksum(&map))
+    // place, never modified in place, and the mapping only lives while the
+    // checksum is taken. Only another process truncating the file meanwhile
+    // could make a read fault (SIGBUS); wasmtime's own mapping of it carries
+    // that risk too.
+    unsafe { memmap2::Mmap::map(&file) }
 }
 
 #[expect(unsafe_code, reason = "wasmtime's deserialization is unsafe: it maps machine code")]
@@ -345,6 +394,34 @@ mod tests {
 
     /// A tiny component (no imports, no exports) stands in for the engine.
     const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    /// What `load_prepared` made of a cached component before its checksum
+    /// failed is dropped: the engine is compiled again and prepared anew.
+    #[test]
+    fn what_was_prepared_before_a_checksum_failed_is_not_returned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine();
+        load(&engine, &Source::of(COMPONENT), dir.path()).expect("first load compiles");
+        let calls = std::cell::Cell::new(0);
+        let prepare = |_: &Component| {
+            calls.set(calls.get() + 1);
+            Ok(calls.get())
+        };
+        let (prepared, hit) = load_prepared(&engine, &Source::of(COMPONENT), dir.path(), None, prepare).expect("loads");
+        assert_eq!((prepared, hit, calls.get()), (1, true, 1), "a sound entry is prepared once");
+
+        // The compiled file deserializes (and is prepared), but its checksum no longer matches.
+        let crc = std::fs::read_dir(dir.path())
+            .expect("cache dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "crc"))
+            .expect("a checksum file");
+        std::fs::write(&crc, "xxh3:0000000000000000").expect("another checksum");
+        calls.set(0);
+        let (prepared, hit) = load_prepared(&engine, &Source::of(COMPONENT), dir.path(), None, prepare).expect("rebuilt");
+        assert_eq!(calls.get(), 2, "prepared once from the file, once after compiling");
+        assert_eq!((prepared, hit), (2, false), "only what the compiled component gave is returned");
+    }
 
     #[test]
     fn a_corrupt_cache_file_is_recompiled_not_trusted() {

@@ -473,12 +473,15 @@ impl Pool {
         cache_dir: &std::path::Path,
         prefetched: Option<cache::Prefetched>,
     ) -> Result<Pool> {
-        let (component, hit) = cache::load_prefetched(&engine, source, cache_dir, prefetched)?;
+        // The linker and the pre-instantiation are made while the cached
+        // component's checksum finishes (see `cache::load_prepared`).
+        let (pre, hit) = cache::load_prepared(&engine, source, cache_dir, prefetched, |component| {
+            let mut linker: Linker<HostState> = Linker::new(&engine);
+            wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+            bindings::Engine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+            Ok(bindings::EnginePre::new(linker.instantiate_pre(component)?)?)
+        })?;
         tracing::debug!(cache_hit = hit, slots = n, "engine component ready");
-        let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Engine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        let pre = bindings::EnginePre::new(linker.instantiate_pre(&component)?)?;
         Ok(Pool { engine, pre, slots: n as usize })
     }
 }
