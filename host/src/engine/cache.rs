@@ -271,9 +271,11 @@ fn deserialize(engine: &wasmtime::Engine, path: &Path) -> Result<Component> {
 /// the largest part of start-up after the pool; with XXH3 the check takes
 /// 0.65-0.8 ms, mostly faulting the file's pages in.
 /// The format is part of the cache key, and a file in another format is no
-/// match.)
+/// match.) twox-hash picks AVX2 at run time where the CPU has it, which
+/// hashes the 7.6 MB engine, its pages already mapped, in 0.13 ms against
+/// 0.26 for xxhash-rust's SSE2 (ad hoc, on this VM); the sums are the same.
 fn checksum(bytes: &[u8]) -> String {
-    format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+    format!("xxh3:{:016x}", twox_hash::XxHash3_64::oneshot(bytes))
 }
 
 fn store(component: &Component, dir: &Path, path: &Path, crc_path: &Path) -> Result<()> {
