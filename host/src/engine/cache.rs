@@ -213,10 +213,12 @@ fn try_load<T>(
 /// through a read-only mapping: the pages come from the page cache (which
 /// wasmtime's own mapping of the file then shares) rather than being copied
 /// into a fresh buffer. The result is sent as soon as it is known; only
-/// then does the thread unmap the file and exit, which nobody waits for
-/// (unmapping the 7.6 MB engine, with the TLB shootdown it sends to the
-/// other CPU, and the thread's exit took 0.4 ms, ad hoc timers, that the
-/// start-up's main thread spent joining it).
+/// then does the thread unmap the file, at idle CPU priority, and exit,
+/// which nobody waits for. (Unmapping the 7.6 MB engine, with the TLB
+/// shootdown it sends to the other CPU, and the thread's exit took 0.4 ms,
+/// ad hoc timers, that the start-up's main thread spent joining it; at
+/// normal priority, the unmapping then held up the usage database's
+/// opening on the other CPU, which start-up waits for too.)
 pub(super) struct Checksum(std::sync::mpsc::Receiver<std::io::Result<String>>);
 
 impl Checksum {
@@ -228,6 +230,7 @@ impl Checksum {
                 match map_file(&path) {
                     Ok(map) => {
                         let _ = tx.send(Ok(checksum(&map)));
+                        super::run_when_idle();
                         drop(map);
                     }
                     Err(e) => {
