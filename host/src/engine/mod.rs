@@ -775,8 +775,33 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("creating the wasmtime engine")?;
         let prefetched = cache::prefetch(&on_demand, &source, &options.cache_dir);
-        let full = Arc::new(std::sync::OnceLock::new());
+        let full: Arc<std::sync::OnceLock<Arc<Pool>>> = Arc::new(std::sync::OnceLock::new());
         let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
+        // The epoch ticker starts before the engine loads: a thread spawned
+        // once the checksum thread unmaps its copy waits for that.
+        let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let boot_engine = (n as usize > 2 * BOOT_SLOTS).then(|| on_demand.weak());
+        let full_pool = Arc::downgrade(&full);
+        std::thread::Builder::new().name("facets-epoch".into()).spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                let mut any = false;
+                if let Some(engine) = boot_engine.as_ref().and_then(|e| e.upgrade()) {
+                    engine.increment_epoch();
+                    any = true;
+                }
+                if let Some(full) = full_pool.upgrade() {
+                    if let Some(pool) = full.get() {
+                        pool.engine.increment_epoch();
+                    }
+                    any = true;
+                }
+                if !any {
+                    break;
+                }
+            }
+        })?;
         let (boot, builder) = if n as usize > 2 * BOOT_SLOTS {
             // The boot engine compiles (or loads) the engine into the cache, so
             // the full pool's builder only loads it.
@@ -798,29 +823,6 @@ impl Runtime {
             (Arc::new(std::sync::Mutex::new(None)), None)
         };
 
-        let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop = ticker_stop.clone();
-        let boot_engine = boot.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|b| b.engine.weak());
-        let full_pool = Arc::downgrade(&full);
-        std::thread::Builder::new().name("facets-epoch".into()).spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                let mut any = false;
-                if let Some(engine) = boot_engine.as_ref().and_then(|e| e.upgrade()) {
-                    engine.increment_epoch();
-                    any = true;
-                }
-                if let Some(full) = full_pool.upgrade() {
-                    if let Some(pool) = full.get() {
-                        pool.engine.increment_epoch();
-                    }
-                    any = true;
-                }
-                if !any {
-                    break;
-                }
-            }
-        })?;
         let default_limits = EventLimits {
             cpu_ms: options.max_cpu_ms.min(options.cpu_ms_cap),
             subrequests: options.max_subrequests.min(options.subrequests_cap),
