@@ -709,7 +709,7 @@ impl Builder {
 /// with more than `2 * BOOT_SLOTS` slots, a boot pool comes first: an engine
 /// with the on-demand allocator (nothing to set up), capped at
 /// [`BOOT_SLOTS`] live instances; a low-priority thread builds the full pool when
-/// [`Runtime::build_full_pool`] says so (`facets serve` does once it listens)
+/// [`Runtime::build_full_pool`] says so (`facets serve` does 30 ms after it listens)
 /// or when the boot pool is full. From then on new instances come from the
 /// full pool, and the boot pool's go on until they end. Live instances are
 /// capped at `max_instances` across both, so the full pool never runs out
