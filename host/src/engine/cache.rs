@@ -224,21 +224,17 @@ pub(super) struct Checksum(std::sync::mpsc::Receiver<std::io::Result<String>>);
 impl Checksum {
     fn spawn(path: PathBuf) -> Option<Checksum> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("facets-checksum".into())
-            .spawn(move || {
-                match map_file(&path) {
-                    Ok(map) => {
-                        let _ = tx.send(Ok(checksum(&map)));
-                        super::run_when_idle();
-                        release(map);
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                    }
-                }
-            })
-            .ok()?;
+        crate::threads::spawn_beside("facets-checksum", move || match map_file(&path) {
+            Ok(map) => {
+                let _ = tx.send(Ok(checksum(&map)));
+                crate::threads::run_when_idle();
+                release(map);
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        })
+        .ok()?;
         Some(Checksum(rx))
     }
 

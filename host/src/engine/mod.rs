@@ -522,19 +522,6 @@ fn engine_with_one_shard(config: &Config) -> wasmtime::Result<wasmtime::Engine> 
     wasmtime::Engine::new(config)
 }
 
-/// Puts the calling thread at idle CPU priority (`SCHED_IDLE`, else nice
-/// 19): it runs when a CPU has nothing else to run.
-pub(crate) fn run_when_idle() {
-    #[expect(unsafe_code, reason = "sched_setscheduler is a plain syscall")]
-    // SAFETY: changes the scheduling policy of this thread only.
-    unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
-        }
-    }
-}
-
 /// Free instance slots kept warm: a new instance in a slot never used before
 /// faults in every page it touches (its fiber stack; the engine image's pages
 /// it reads, 16 at a time, and those it writes, each copied, most after a
@@ -607,7 +594,7 @@ impl WarmSlots {
     fn spawn(self: &Arc<Self>, runtime: std::sync::Weak<Runtime>, mut full_ready: tokio::sync::watch::Receiver<Option<Result<(), String>>>) {
         let warm = self.clone();
         let spawned = std::thread::Builder::new().name("facets-warm".into()).spawn(move || {
-            run_when_idle();
+            crate::threads::run_when_idle();
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             // (An error: the runtime went before its full pool was built.)
             if !rt.block_on(full_ready.wait_for(|s| s.is_some())).is_ok_and(|s| matches!(*s, Some(Ok(())))) {
