@@ -273,7 +273,9 @@ async fn run(command: Command, log_json: bool) -> Result<()> {
                     insecure: admin_insecure || file.admin_insecure.unwrap_or(false),
                 });
             }
-            facets::server::run(&project, &options, facets::server::shutdown_signal()).await
+            // The engine loads on another CPU while the server listens and reads the project.
+            let started = facets::server::start_runtime(&options)?;
+            facets::server::run_started(&project, &options, Some(started), facets::server::shutdown_signal()).await
         }
         Command::Compile { input, output, cache_dir } => {
             let source = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;

@@ -58,20 +58,46 @@ pub struct Prepared {
     pub registry: Arc<Registry>,
 }
 
+/// The runtime's options in `options`.
+fn runtime_options(options: &ServeOptions) -> RuntimeOptions {
+    // A streamed response body has the same size limit as a buffered one.
+    RuntimeOptions { max_streamed_response_bytes: options.limits.response_body_bytes as u64, ..options.runtime.clone() }
+}
+
+/// A runtime being made on a thread of its own (see [`start_runtime`]).
+pub struct StartedRuntime(tokio::sync::oneshot::Receiver<Result<Arc<Runtime>>>);
+
+/// Begins making the runtime for `options` on a thread beside the caller
+/// (see [`crate::threads::spawn_beside`]): the compiled engine loads (about
+/// 1 ms, its checksum on a third thread) while the caller listens and reads
+/// the project, and [`run_started`] takes the runtime when it needs it.
+/// Logging should be set up first: the runtime may warn as it loads.
+pub fn start_runtime(options: &ServeOptions) -> Result<StartedRuntime> {
+    let runtime_options = runtime_options(options);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    crate::threads::spawn_beside("facets-load", move || {
+        let _ = tx.send(Runtime::new(&runtime_options));
+    })?;
+    Ok(StartedRuntime(rx))
+}
+
 /// Loads the project at `project` (a directory or a config file), compiles
 /// its modules and checks that the main module loads.
 pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared> {
+    prepare_started(project, options, None).await
+}
+
+/// [`prepare`], with the runtime [`start_runtime`] began, if any.
+async fn prepare_started(project: &Path, options: &ServeOptions, started: Option<StartedRuntime>) -> Result<Prepared> {
     let config = crate::config::load(project)?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    // A streamed response body has the same size limit as a buffered one.
-    let runtime_options = RuntimeOptions {
-        max_streamed_response_bytes: options.limits.response_body_bytes as u64,
-        ..options.runtime.clone()
-    };
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
-    let runtime = Runtime::new(&runtime_options)?;
+    let runtime = match started {
+        Some(started) => started.0.await.context("the thread that loads the engine went away")??,
+        None => Runtime::new(&runtime_options(options))?,
+    };
     // The usage database opens (0.5 ms: WAL, schema) on another CPU while
     // this thread loads the project (while the engine loads, the other CPU
     // checksums it).
@@ -107,6 +133,16 @@ pub async fn prepare(project: &Path, options: &ServeOptions) -> Result<Prepared>
 /// accepts connections. In-flight requests finish and databases close before
 /// it returns.
 pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+    run_started(project, options, None, shutdown).await
+}
+
+/// [`run`], with the runtime [`start_runtime`] began for these `options`, if any.
+pub async fn run_started(
+    project: &Path,
+    options: &ServeOptions,
+    started: Option<StartedRuntime>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     if let Some(admin) = &options.admin {
         crate::admin::check(admin)?;
     }
@@ -116,7 +152,7 @@ pub async fn run(project: &Path, options: &ServeOptions, shutdown: impl Future<O
     let addr = SocketAddr::new(options.ip, options.port);
     let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let prepared = prepare(project, options).await?;
+    let prepared = prepare_started(project, options, started).await?;
     prepared.runtime.deny_outbound(local);
     let flusher = crate::usage::spawn_flusher(prepared.registry.usage().clone(), Duration::from_secs(1));
     let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
