@@ -248,7 +248,7 @@ impl Checksum {
 /// the address space's lock for about 50 µs, where one `munmap` of the
 /// whole 7.6 MB engine held it for 0.4 ms, and meanwhile no other thread
 /// could map or unmap anything (start-up's thread spawns, the first
-/// instances' memories) or even fault.
+/// instances' memories).
 #[expect(unsafe_code, reason = "MADV_DONTNEED on a mapping nothing reads any more")]
 fn release(map: memmap2::Mmap) {
     const CHUNK: usize = 1 << 20;

@@ -765,7 +765,8 @@ impl Runtime {
         let full: Arc<std::sync::OnceLock<Arc<Pool>>> = Arc::new(std::sync::OnceLock::new());
         let (ready_tx, full_ready) = tokio::sync::watch::channel(None);
         // The epoch ticker starts before the engine loads: a thread spawned
-        // once the checksum thread unmaps its copy waits for that.
+        // later waits for the address space's lock while the checksum
+        // thread lets its mapping of the engine go.
         let ticker_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = ticker_stop.clone();
         let boot_engine = (n as usize > 2 * BOOT_SLOTS).then(|| on_demand.weak());
