@@ -94,6 +94,8 @@ async fn prepare_started(project: &Path, options: &ServeOptions, started: Option
         tracing::warn!("{warning}");
     }
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
+    // The project's files are read while the engine loads (if it began before).
+    let sources = crate::config::collect_modules(&config)?;
     let runtime = match started {
         Some(started) => started.0.await.context("the thread that loads the engine went away")??,
         None => Runtime::new(&runtime_options(options))?,
@@ -112,7 +114,7 @@ async fn prepare_started(project: &Path, options: &ServeOptions, started: Option
             })());
         })?;
     }
-    let (code, checked) = crate::worker::load_project_ready(&runtime, &config).await?;
+    let (code, checked) = crate::worker::load_sources_ready(&runtime, &config, sources).await?;
     let usage = Arc::new(usage.await.context("opening the usage database")??);
     let registry = Registry::new(
         runtime.clone(),

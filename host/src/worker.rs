@@ -227,7 +227,17 @@ pub async fn load_project(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Res
 /// serve the entry worker's first request (see `Registry::adopt_entry`)
 /// instead of a new instance loading it again.
 pub async fn load_project_ready(runtime: &Arc<Runtime>, config: &ProjectConfig) -> Result<(WorkerCode, Instance)> {
-    let sources = crate::config::collect_modules(config)?;
+    load_sources_ready(runtime, config, crate::config::collect_modules(config)?).await
+}
+
+/// [`load_project_ready`], with the project's modules already read
+/// (`config::collect_modules`): `facets serve` reads them while the engine
+/// loads.
+pub async fn load_sources_ready(
+    runtime: &Arc<Runtime>,
+    config: &ProjectConfig,
+    sources: Vec<crate::config::ModuleSource>,
+) -> Result<(WorkerCode, Instance)> {
     let root = config.main.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Modules compiled at an earlier start with this engine come from the
     // cache; the others are compiled in an instance made for them.
