@@ -213,12 +213,10 @@ fn try_load<T>(
 /// through a read-only mapping: the pages come from the page cache (which
 /// wasmtime's own mapping of the file then shares) rather than being copied
 /// into a fresh buffer. The result is sent as soon as it is known; only
-/// then does the thread unmap the file, at idle CPU priority, and exit,
+/// then does the thread let the mapping go (see [`release`]) and exit,
 /// which nobody waits for. (Unmapping the 7.6 MB engine, with the TLB
 /// shootdown it sends to the other CPU, and the thread's exit took 0.4 ms,
-/// ad hoc timers, that the start-up's main thread spent joining it; at
-/// normal priority, the unmapping then held up the usage database's
-/// opening on the other CPU, which start-up waits for too.)
+/// ad hoc timers, that the start-up's main thread spent joining it.)
 pub(super) struct Checksum(std::sync::mpsc::Receiver<std::io::Result<String>>);
 
 impl Checksum {
@@ -227,7 +225,6 @@ impl Checksum {
         crate::threads::spawn_beside("facets-checksum", move || match map_file(&path) {
             Ok(map) => {
                 let _ = tx.send(Ok(checksum(&map)));
-                crate::threads::run_when_idle();
                 release(map);
             }
             Err(e) => {
