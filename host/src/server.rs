@@ -96,17 +96,19 @@ async fn prepare_started(project: &Path, options: &ServeOptions, started: Option
     let data_dir = options.data_dir.clone().unwrap_or_else(|| config.root.join(".facets").join("data"));
     // The project's files are read while the engine loads (if it began before).
     let sources = crate::config::collect_modules(&config)?;
-    let runtime = match started {
-        Some(started) => started.0.await.context("the thread that loads the engine went away")??,
-        None => Runtime::new(&runtime_options(options))?,
-    };
     // The usage database opens (0.5 ms: WAL, schema) on another CPU while
-    // this thread loads the project (while the engine loads, the other CPU
-    // checksums it).
+    // this thread loads the project. Its thread is made now, while this one
+    // would wait for the engine anyway (a spawn costs it about 0.1 ms), and
+    // starts once the engine has loaded: beside the load it would take CPU
+    // from the engine's deserialization or its checksum.
+    let (go, ready) = tokio::sync::oneshot::channel::<()>();
     let (usage_tx, usage) = tokio::sync::oneshot::channel();
     {
         let data_dir = data_dir.clone();
         crate::threads::spawn_beside("facets-usage", move || {
+            if ready.blocking_recv().is_err() {
+                return; // (start-up failed)
+            }
             let _ = usage_tx.send((|| {
                 std::fs::create_dir_all(&data_dir)
                     .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -114,6 +116,11 @@ async fn prepare_started(project: &Path, options: &ServeOptions, started: Option
             })());
         })?;
     }
+    let runtime = match started {
+        Some(started) => started.0.await.context("the thread that loads the engine went away")??,
+        None => Runtime::new(&runtime_options(options))?,
+    };
+    let _ = go.send(());
     let (code, checked) = crate::worker::load_sources_ready(&runtime, &config, sources).await?;
     let usage = Arc::new(usage.await.context("opening the usage database")??);
     let registry = Registry::new(
