@@ -12,7 +12,7 @@
 //! - [`settings`]: the config's `limits` and `facets` sections (host settings).
 //! - [`usage`], [`metrics`], [`logs`], [`admin`]: metering, Prometheus metrics,
 //!   per-object logs, and the admin listener that serves them.
-//! - [`threads`]: where start-up's helper threads run, and at what priority.
+//! - [`threads`]: where helper threads start, and at what priority.
 
 pub mod admin;
 pub mod artifact;

@@ -1,4 +1,4 @@
-//! Start-up's helper threads: where they run, and at what priority.
+//! Helper threads: where they start, and at what priority.
 
 use std::thread::JoinHandle;
 
